@@ -1,0 +1,250 @@
+//! Data: IDX files, MNIST, and the mini-batches training draws from them.
+//!
+//! Training reads inputs through the [`Features`] trait, which copies the rows a batch
+//! needs into the batch buffer. [`Images`] keeps pixels as bytes and scales them by 1/255
+//! only as a batch is gathered, so a data set costs one byte per pixel in memory.
+
+pub mod batches;
+pub mod idx;
+pub mod mnist;
+
+pub use batches::{Batches, split_point};
+pub use idx::{IdxArray, read_idx};
+pub use mnist::Mnist;
+
+use ndarray::{Array2, ArrayD, Axis, IxDyn};
+
+use crate::error::{Error, Result};
+use crate::layers::resize;
+use crate::loss::TargetBatch;
+use crate::tensor::{Float, Tensor};
+
+/// A set of input samples that can be gathered into batches by index.
+pub trait Features<F: Float> {
+    /// The number of samples.
+    fn len(&self) -> usize;
+
+    /// Whether there are no samples.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The shape of one sample (`[28, 28]` for an MNIST image).
+    fn sample_shape(&self) -> &[usize];
+
+    /// Writes the samples at `indices`, in that order, into `batch`, shaped `[indices.len(), sample_shape...]`.
+    ///
+    /// # Errors
+    /// [`Error::Data`] for an index out of range.
+    fn gather(&self, indices: &[usize], batch: &mut ArrayD<F>) -> Result<()>;
+}
+
+/// Grayscale images kept as bytes, `[count, rows, cols]`, read as `pixel / 255` in `[0, 1]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Images {
+    shape: [usize; 3],
+    pixels: Vec<u8>,
+}
+
+impl Images {
+    /// Images from row-major pixels.
+    ///
+    /// # Errors
+    /// [`Error::Data`] when `pixels.len()` is not `count * rows * cols`.
+    pub fn new(count: usize, rows: usize, cols: usize, pixels: Vec<u8>) -> Result<Self> {
+        let expected = count.checked_mul(rows).and_then(|n| n.checked_mul(cols));
+        if expected != Some(pixels.len()) {
+            return Err(Error::Data(format!(
+                "{count} images of {rows}x{cols} need {} bytes, found {}",
+                expected.map_or("more than usize::MAX".to_string(), |n| n.to_string()),
+                pixels.len()
+            )));
+        }
+        Ok(Images { shape: [count, rows, cols], pixels })
+    }
+
+    /// The number of images.
+    pub fn count(&self) -> usize {
+        self.shape[0]
+    }
+
+    /// `[count, rows, cols]`.
+    pub fn shape(&self) -> [usize; 3] {
+        self.shape
+    }
+
+    /// The raw pixels, row-major.
+    pub fn pixels(&self) -> &[u8] {
+        &self.pixels
+    }
+
+    /// The pixels of image `index`, row-major, or `None` when out of range.
+    pub fn image(&self, index: usize) -> Option<&[u8]> {
+        let size = self.shape[1] * self.shape[2];
+        self.pixels.get(index * size..(index + 1) * size)
+    }
+
+    /// All images scaled to `[0, 1]` as one tensor `[count, rows, cols]`.
+    pub fn to_tensor<F: Float>(&self) -> Tensor<F> {
+        let scale = F::one() / F::from_f64(255.0);
+        let values = self.pixels.iter().map(|&p| F::from_f64(f64::from(p)) * scale).collect();
+        Tensor::from_shape_vec(&self.shape, values).unwrap_or_else(|_| unreachable!("shape checked in new"))
+    }
+}
+
+impl<F: Float> Features<F> for Images {
+    fn len(&self) -> usize {
+        self.shape[0]
+    }
+
+    fn sample_shape(&self) -> &[usize] {
+        &self.shape[1..]
+    }
+
+    fn gather(&self, indices: &[usize], batch: &mut ArrayD<F>) -> Result<()> {
+        let size = self.shape[1] * self.shape[2];
+        resize(batch, &[indices.len(), self.shape[1], self.shape[2]]);
+        let scale = F::one() / F::from_f64(255.0);
+        let out = batch.as_slice_mut().unwrap_or_else(|| unreachable!("a resized buffer is contiguous"));
+        for (row, &i) in out.chunks_exact_mut(size.max(1)).zip(indices) {
+            let image = self.image(i).ok_or_else(|| out_of_range(i, self.shape[0]))?;
+            for (x, &p) in row.iter_mut().zip(image) {
+                *x = F::from_f64(f64::from(p)) * scale;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<F: Float> Features<F> for Tensor<F> {
+    fn len(&self) -> usize {
+        self.shape().first().copied().unwrap_or(0)
+    }
+
+    fn sample_shape(&self) -> &[usize] {
+        self.shape().get(1..).unwrap_or(&[])
+    }
+
+    fn gather(&self, indices: &[usize], batch: &mut ArrayD<F>) -> Result<()> {
+        let count = Features::<F>::len(self);
+        let mut shape = IxDyn(self.shape());
+        shape[0] = indices.len();
+        if batch.raw_dim() != shape {
+            *batch = ArrayD::zeros(shape);
+        }
+        let source = self.view();
+        for (mut row, &i) in batch.axis_iter_mut(Axis(0)).zip(indices) {
+            if i >= count {
+                return Err(out_of_range(i, count));
+            }
+            row.assign(&source.index_axis(Axis(0), i));
+        }
+        Ok(())
+    }
+}
+
+fn out_of_range(index: usize, count: usize) -> Error {
+    Error::Data(format!("sample index {index} is out of range for {count} samples"))
+}
+
+/// What a model is trained to predict: a class index per sample, or a row of probabilities per sample.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Targets<F = f32> {
+    /// Class indices, each below `classes`.
+    Classes {
+        /// One class index per sample.
+        labels: Vec<usize>,
+        /// The number of classes.
+        classes: usize,
+    },
+    /// One row of target probabilities (one-hot or smoothed) per sample, `[samples, classes]`.
+    Probabilities(Array2<F>),
+}
+
+impl<F: Float> Targets<F> {
+    /// Class-index targets from byte labels (as an IDX file holds them).
+    ///
+    /// # Errors
+    /// [`Error::Data`] when a label is not below `classes`.
+    pub fn classes(labels: &[u8], classes: usize) -> Result<Self> {
+        if let Some((i, &bad)) = labels.iter().enumerate().find(|&(_, &l)| usize::from(l) >= classes) {
+            return Err(Error::Data(format!(
+                "label {bad} at index {i} is out of range for {classes} classes"
+            )));
+        }
+        Ok(Targets::Classes { labels: labels.iter().map(|&l| usize::from(l)).collect(), classes })
+    }
+
+    /// One-hot rows from byte labels, `[labels.len(), classes]`.
+    ///
+    /// # Errors
+    /// [`Error::Data`] when a label is not below `classes`.
+    pub fn one_hot(labels: &[u8], classes: usize) -> Result<Self> {
+        let Targets::Classes { labels, classes } = Self::classes(labels, classes)? else {
+            unreachable!("classes() builds Classes")
+        };
+        let mut rows = Array2::zeros((labels.len(), classes));
+        for (mut row, &label) in rows.rows_mut().into_iter().zip(&labels) {
+            row[label] = F::one();
+        }
+        Ok(Targets::Probabilities(rows))
+    }
+
+    /// The number of samples.
+    pub fn len(&self) -> usize {
+        match self {
+            Targets::Classes { labels, .. } => labels.len(),
+            Targets::Probabilities(rows) => rows.nrows(),
+        }
+    }
+
+    /// Whether there are no samples.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The number of classes.
+    pub fn classes_count(&self) -> usize {
+        match self {
+            Targets::Classes { classes, .. } => *classes,
+            Targets::Probabilities(rows) => rows.ncols(),
+        }
+    }
+}
+
+/// Reusable storage for the targets of one batch.
+#[derive(Debug, Clone, Default)]
+pub struct TargetBuffer<F = f32> {
+    classes: Vec<usize>,
+    rows: Array2<F>,
+}
+
+impl<F: Float> TargetBuffer<F> {
+    /// Copies the targets at `indices` into the buffer and lends them as a batch.
+    ///
+    /// # Errors
+    /// [`Error::Data`] for an index out of range.
+    pub fn gather<'a>(&'a mut self, targets: &Targets<F>, indices: &[usize]) -> Result<TargetBatch<'a, F>> {
+        match targets {
+            Targets::Classes { labels, .. } => {
+                self.classes.clear();
+                for &i in indices {
+                    self.classes.push(*labels.get(i).ok_or_else(|| out_of_range(i, labels.len()))?);
+                }
+                Ok(TargetBatch::Classes(&self.classes))
+            }
+            Targets::Probabilities(rows) => {
+                if self.rows.dim() != (indices.len(), rows.ncols()) {
+                    self.rows = Array2::zeros((indices.len(), rows.ncols()));
+                }
+                for (mut out, &i) in self.rows.rows_mut().into_iter().zip(indices) {
+                    if i >= rows.nrows() {
+                        return Err(out_of_range(i, rows.nrows()));
+                    }
+                    out.assign(&rows.row(i));
+                }
+                Ok(TargetBatch::Probabilities(self.rows.view()))
+            }
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! One error type for the whole crate.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// The result type of every fallible function in ferronet.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in ferronet, each variant naming what it was
+/// given and what it expected.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file could not be opened or read.
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A file is not a well-formed IDX file, or not the IDX file expected.
+    Idx {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A file starts like gzip but does not decompress.
+    Gzip {
+        /// The file.
+        path: PathBuf,
+        /// What the decompressor reported.
+        reason: String,
+    },
+    /// A data set is not usable as given (counts differ, a label is out of range, it is empty).
+    Data(String),
+    /// Two shapes that must agree do not.
+    Shape {
+        /// Where the mismatch was found (a layer, a loss, an argument).
+        context: String,
+        /// The shape that was expected.
+        expected: Vec<usize>,
+        /// The shape that was found.
+        found: Vec<usize>,
+    },
+    /// A configuration value is out of its range.
+    Config {
+        /// The parameter's name.
+        name: &'static str,
+        /// The value received, formatted.
+        value: String,
+        /// What the value must satisfy.
+        expected: &'static str,
+    },
+    /// Training produced a loss or gradient that is NaN or infinite.
+    NonFinite {
+        /// What was not finite (the loss, a parameter's gradient).
+        what: String,
+        /// The epoch, counted from 1.
+        epoch: usize,
+        /// The step within the epoch, counted from 1.
+        step: usize,
+    },
+    /// An optimizer's state does not belong to the parameters it was given.
+    OptimizerState(String),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Io { path, source } => write!(f, "{}: {source}", path.display()),
+            Error::Idx { path, reason } => write!(f, "{}: not a valid IDX file: {reason}", path.display()),
+            Error::Gzip { path, reason } => {
+                write!(f, "{}: starts as gzip but does not decompress: {reason}", path.display())
+            }
+            Error::Data(reason) => write!(f, "data set: {reason}"),
+            Error::Shape { context, expected, found } => {
+                write!(f, "{context}: expected shape {expected:?}, found {found:?}")
+            }
+            Error::Config { name, value, expected } => {
+                write!(f, "invalid {name}: expected {expected}, received {name}={value}")
+            }
+            Error::NonFinite { what, epoch, step } => write!(
+                f,
+                "{what} is not finite at epoch {epoch}, step {step}; training stopped and the model keeps the last finite weights"
+            ),
+            Error::OptimizerState(reason) => write!(f, "optimizer state: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+impl Error {
+    pub(crate) fn shape(context: impl Into<String>, expected: &[usize], found: &[usize]) -> Self {
+        Error::Shape { context: context.into(), expected: expected.to_vec(), found: found.to_vec() }
+    }
+}

@@ -1,0 +1,178 @@
+//! [`Dense`]: the fully connected layer, `y = x W + b`.
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array1, Array2, ArrayD, ArrayViewD, Axis, Ix1};
+use rand::Rng;
+use rand_distr::{Distribution, Uniform};
+
+use super::{Layer, Mode, Param, resize, view2, view2_mut};
+use crate::error::{Error, Result};
+use crate::tensor::Float;
+
+/// A fully connected layer: `y = x W + b`.
+///
+/// The weight `W` is stored as `[in, out]` (Keras's kernel layout), so the forward pass is one
+/// matrix product with no transpose. PyTorch's `nn.Linear` stores the transpose, `[out, in]`.
+///
+/// # Shapes
+/// - input: `[batch, in]`
+/// - output: `[batch, out]`
+/// - `weight`: `[in, out]`, `bias`: `[out]`
+///
+/// # Example
+/// ```
+/// use ferronet::layers::{Dense, Layer, Mode};
+/// use ndarray::{array, ArrayD};
+/// use rand::{SeedableRng, rngs::StdRng};
+///
+/// let mut rng = StdRng::seed_from_u64(42);
+/// let mut dense = Dense::<f32>::new(3, 2, &mut rng)?;
+/// let x = array![[1.0f32, 2.0, 3.0]].into_dyn();
+/// let mut y = ArrayD::zeros(vec![0]);
+/// dense.forward(x.view(), &mut y, Mode::Infer)?;
+/// assert_eq!(y.shape(), &[1, 2]);
+/// # Ok::<(), ferronet::Error>(())
+/// ```
+#[doc(alias = "Linear")]
+#[derive(Debug, Clone)]
+pub struct Dense<F = f32> {
+    weight: Param<F>,
+    bias: Param<F>,
+}
+
+impl<F: Float> Dense<F> {
+    /// A layer from `inputs` to `outputs` units with Keras's default initialisation:
+    /// Glorot-uniform weights in `±sqrt(6 / (inputs + outputs))` drawn from `rng`, zero bias.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when either size is zero.
+    pub fn new(inputs: usize, outputs: usize, rng: &mut impl Rng) -> Result<Self> {
+        for (name, value) in [("inputs", inputs), ("outputs", outputs)] {
+            if value == 0 {
+                return Err(Error::Config { name, value: value.to_string(), expected: "at least 1 unit" });
+            }
+        }
+        let limit = F::from_f64((6.0 / (inputs + outputs) as f64).sqrt());
+        let glorot = Uniform::new_inclusive(-limit, limit).map_err(|_| Error::Config {
+            name: "inputs",
+            value: inputs.to_string(),
+            expected: "sizes whose Glorot limit is finite",
+        })?;
+        let weight = Array2::from_shape_simple_fn((inputs, outputs), || glorot.sample(rng));
+        Self::from_weights(weight, Array1::zeros(outputs))
+    }
+
+    /// A layer with the given weight (`[in, out]`) and bias (`[out]`).
+    ///
+    /// # Errors
+    /// [`Error::Shape`] when the bias length is not the weight's number of columns.
+    pub fn from_weights(weight: Array2<F>, bias: Array1<F>) -> Result<Self> {
+        if bias.len() != weight.ncols() {
+            return Err(Error::shape("Dense bias", &[weight.ncols()], bias.shape()));
+        }
+        Ok(Dense {
+            weight: Param::new("dense.weight", weight.into_dyn()),
+            bias: Param::new("dense.bias", bias.into_dyn()),
+        })
+    }
+
+    /// The number of input features.
+    pub fn inputs(&self) -> usize {
+        self.weight.value.shape()[0]
+    }
+
+    /// The number of output units.
+    pub fn outputs(&self) -> usize {
+        self.weight.value.shape()[1]
+    }
+
+    /// The weight parameter, `[in, out]`.
+    pub fn weight(&self) -> &Param<F> {
+        &self.weight
+    }
+
+    /// The bias parameter, `[out]`.
+    pub fn bias(&self) -> &Param<F> {
+        &self.bias
+    }
+
+    fn name(&self) -> &str {
+        self.weight.name.split('.').next().unwrap_or("dense")
+    }
+
+    fn bias_error(&self) -> Error {
+        Error::shape(self.bias.name.clone(), &[self.outputs()], self.bias.grad.shape())
+    }
+
+    fn check_input(&self, input: &ArrayViewD<F>) -> Result<()> {
+        if input.ndim() != 2 || input.shape()[1] != self.inputs() {
+            let batch = input.shape().first().copied().unwrap_or(0);
+            return Err(Error::shape(
+                format!("layer {}", self.name()),
+                &[batch, self.inputs()],
+                input.shape(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl<F: Float> Layer<F> for Dense<F> {
+    fn kind(&self) -> &'static str {
+        "dense"
+    }
+
+    fn forward(&mut self, input: ArrayViewD<F>, output: &mut ArrayD<F>, _mode: Mode) -> Result<()> {
+        self.check_input(&input)?;
+        let x = view2(input, "dense input")?;
+        resize(output, &[x.nrows(), self.outputs()]);
+        let w = view2(self.weight.value.view(), &self.weight.name)?;
+        let b = self.bias.value.view().into_dimensionality::<Ix1>().map_err(|_| self.bias_error())?;
+        let mut y = view2_mut(output.view_mut(), "dense output")?;
+        // Broadcast the bias into the output first, then accumulate x W on top (beta = 1).
+        y.assign(&b);
+        general_mat_mul(F::one(), &x, &w, F::one(), &mut y);
+        Ok(())
+    }
+
+    fn backward(
+        &mut self,
+        input: ArrayViewD<F>,
+        _output: ArrayViewD<F>,
+        grad_output: ArrayViewD<F>,
+        grad_input: Option<&mut ArrayD<F>>,
+    ) -> Result<()> {
+        self.check_input(&input)?;
+        let batch = input.shape()[0];
+        if grad_output.shape() != [batch, self.outputs()] {
+            return Err(Error::shape(
+                format!("layer {} gradient", self.name()),
+                &[batch, self.outputs()],
+                grad_output.shape(),
+            ));
+        }
+        let x = view2(input, "dense input")?;
+        let g = view2(grad_output, "dense gradient")?;
+
+        let mut dw = view2_mut(self.weight.grad.view_mut(), &self.weight.name)?;
+        general_mat_mul(F::one(), &x.t(), &g, F::one(), &mut dw);
+        let bias_error = self.bias_error();
+        let mut db = self.bias.grad.view_mut().into_dimensionality::<Ix1>().map_err(|_| bias_error)?;
+        for row in g.axis_iter(Axis(0)) {
+            db += &row;
+        }
+
+        if let Some(grad_input) = grad_input {
+            resize(grad_input, &[batch, self.inputs()]);
+            let w = view2(self.weight.value.view(), &self.weight.name)?;
+            let mut dx = view2_mut(grad_input.view_mut(), "dense input gradient")?;
+            general_mat_mul(F::one(), &g, &w.t(), F::zero(), &mut dx);
+        }
+        Ok(())
+    }
+
+    fn visit_params(&mut self, visit: &mut dyn FnMut(&mut Param<F>)) {
+        visit(&mut self.weight);
+        visit(&mut self.bias);
+    }
+}

@@ -1,0 +1,69 @@
+//! [`Flatten`]: `[batch, d1, d2, ...]` to `[batch, d1 * d2 * ...]`.
+
+use ndarray::{ArrayD, ArrayViewD};
+
+use super::{Layer, Mode, Param, resize};
+use crate::error::{Error, Result};
+use crate::tensor::Float;
+
+/// Flattens every sample into one row: `[batch, 28, 28]` becomes `[batch, 784]`.
+///
+/// # Shapes
+/// - input: `[batch, d1, d2, ...]` (at least one axis)
+/// - output: `[batch, d1 * d2 * ...]`
+///
+/// # Example
+/// ```
+/// use ferronet::layers::{Flatten, Layer, Mode};
+/// use ndarray::ArrayD;
+///
+/// let x = ArrayD::<f32>::zeros(vec![5, 28, 28]);
+/// let mut y = ArrayD::zeros(vec![0]);
+/// Flatten::new().forward(x.view(), &mut y, Mode::Infer)?;
+/// assert_eq!(y.shape(), &[5, 784]);
+/// # Ok::<(), ferronet::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Flatten;
+
+impl Flatten {
+    /// A flatten layer.
+    pub fn new() -> Self {
+        Flatten
+    }
+}
+
+impl<F: Float> Layer<F> for Flatten {
+    fn kind(&self) -> &'static str {
+        "flatten"
+    }
+
+    fn forward(&mut self, input: ArrayViewD<F>, output: &mut ArrayD<F>, _mode: Mode) -> Result<()> {
+        let Some((&batch, rest)) = input.shape().split_first() else {
+            return Err(Error::shape("flatten input needs a batch axis", &[0], &[]));
+        };
+        resize(output, &[batch, rest.iter().product()]);
+        // Both are row-major, so flattening is a copy in order.
+        output.iter_mut().zip(input.iter()).for_each(|(y, &x)| *y = x);
+        Ok(())
+    }
+
+    fn backward(
+        &mut self,
+        input: ArrayViewD<F>,
+        _output: ArrayViewD<F>,
+        grad_output: ArrayViewD<F>,
+        grad_input: Option<&mut ArrayD<F>>,
+    ) -> Result<()> {
+        if grad_output.len() != input.len() {
+            return Err(Error::shape("flatten gradient", input.shape(), grad_output.shape()));
+        }
+        if let Some(grad_input) = grad_input {
+            resize(grad_input, input.shape());
+            grad_input.iter_mut().zip(grad_output.iter()).for_each(|(dx, &dy)| *dx = dy);
+        }
+        Ok(())
+    }
+
+    fn visit_params(&mut self, _visit: &mut dyn FnMut(&mut Param<F>)) {}
+}

@@ -1,0 +1,178 @@
+//! Layers: the [`Layer`] trait, [`Param`], [`Mode`], and one file per layer.
+//!
+//! A layer never allocates on its own in a training step. Its caller (usually
+//! [`Sequential`](crate::Sequential)) owns the activation and gradient buffers and hands
+//! them in: `forward` writes its output into a buffer, and `backward` receives the input
+//! and output of the forward pass back, so no layer needs to cache or copy them. A buffer
+//! is reallocated only when its shape must change (for example for the last, smaller batch).
+
+mod dense;
+mod flatten;
+mod relu;
+mod softmax;
+
+pub use dense::Dense;
+pub use flatten::Flatten;
+pub use relu::ReLU;
+pub use softmax::Softmax;
+
+use ndarray::{ArrayD, ArrayView2, ArrayViewD, ArrayViewMut2, ArrayViewMutD, Ix2, IxDyn};
+
+use crate::error::{Error, Result};
+use crate::tensor::Float;
+
+/// Whether a forward pass is part of training or of inference.
+///
+/// Layers whose behaviour differs between the two (dropout, batch normalisation) read it;
+/// Dense, ReLU, Softmax and Flatten compute the same either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// A training pass: a backward pass will follow.
+    Train,
+    /// Inference only: no backward pass follows.
+    Infer,
+}
+
+/// A trainable tensor: its value, the gradient accumulated for it, and its name.
+///
+/// The name (`dense_1.weight`) is what saved files and optimizer state are keyed by.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Param<F = f32> {
+    /// The parameter's full name, `layer.param`.
+    pub name: String,
+    /// The current value.
+    pub value: ArrayD<F>,
+    /// The gradient of the loss with respect to `value`, accumulated by `backward`.
+    pub grad: ArrayD<F>,
+}
+
+impl<F: Float> Param<F> {
+    /// A parameter with the given value and a zero gradient of the same shape.
+    pub fn new(name: impl Into<String>, value: ArrayD<F>) -> Self {
+        let grad = ArrayD::zeros(value.raw_dim());
+        Param { name: name.into(), value, grad }
+    }
+}
+
+/// One stage of a network.
+///
+/// # The contract
+/// - `forward(input, output, mode)` writes the layer's output into `output`, resizing it
+///   only when its shape is wrong.
+/// - `backward(input, output, grad_output, grad_input)` receives the same `input` and
+///   `output` as the forward pass that preceded it, **adds** the gradient of the loss
+///   into every parameter's `grad`, and, when `grad_input` is given, **writes** the
+///   gradient with respect to the input there. The first layer of a network is passed
+///   `None`, which spares a matrix product nobody reads.
+/// - `visit_params` visits every parameter, always in the same order.
+///
+/// # Example: a layer of your own
+/// ```
+/// use ferronet::layers::{Layer, Mode, Param};
+/// use ferronet::{Float, Result};
+/// use ndarray::{ArrayD, ArrayViewD};
+///
+/// /// y = 2x
+/// struct Double;
+///
+/// impl<F: Float> Layer<F> for Double {
+///     fn kind(&self) -> &'static str { "double" }
+///     fn forward(&mut self, input: ArrayViewD<F>, output: &mut ArrayD<F>, _mode: Mode) -> Result<()> {
+///         ferronet::layers::resize(output, input.shape());
+///         output.zip_mut_with(&input, |y, &x| *y = x + x);
+///         Ok(())
+///     }
+///     fn backward(&mut self, _input: ArrayViewD<F>, _output: ArrayViewD<F>,
+///                 grad_output: ArrayViewD<F>, grad_input: Option<&mut ArrayD<F>>) -> Result<()> {
+///         if let Some(grad_input) = grad_input {
+///             ferronet::layers::resize(grad_input, grad_output.shape());
+///             grad_input.zip_mut_with(&grad_output, |dx, &dy| *dx = dy + dy);
+///         }
+///         Ok(())
+///     }
+///     fn visit_params(&mut self, _visit: &mut dyn FnMut(&mut Param<F>)) {}
+/// }
+/// ```
+pub trait Layer<F: Float = f32> {
+    /// A short lower-case name for the kind of layer (`"dense"`), used to name parameters.
+    fn kind(&self) -> &'static str;
+
+    /// Computes the layer's output for a batch.
+    ///
+    /// # Errors
+    /// [`Error::Shape`](crate::Error::Shape) when the input's shape does not fit the layer.
+    fn forward(&mut self, input: ArrayViewD<F>, output: &mut ArrayD<F>, mode: Mode) -> Result<()>;
+
+    /// Propagates `grad_output` (dL/d output) back: adds into parameter gradients and
+    /// writes dL/d input into `grad_input` when it is given.
+    ///
+    /// # Errors
+    /// [`Error::Shape`](crate::Error::Shape) when the gradient's shape does not match the output.
+    fn backward(
+        &mut self,
+        input: ArrayViewD<F>,
+        output: ArrayViewD<F>,
+        grad_output: ArrayViewD<F>,
+        grad_input: Option<&mut ArrayD<F>>,
+    ) -> Result<()>;
+
+    /// Calls `visit` on every parameter, in a fixed order.
+    fn visit_params(&mut self, visit: &mut dyn FnMut(&mut Param<F>));
+
+    /// Sets every parameter's gradient to zero.
+    fn zero_grad(&mut self) {
+        self.visit_params(&mut |p| p.grad.fill(F::zero()));
+    }
+
+    /// Prefixes the name of every parameter with `prefix` and a dot.
+    ///
+    /// [`Sequential`](crate::Sequential) calls it to give each layer's parameters unique names.
+    fn set_name(&mut self, prefix: &str) {
+        self.visit_params(&mut |p| {
+            let local = p.name.rsplit('.').next().unwrap_or("").to_string();
+            p.name = format!("{prefix}.{local}");
+        });
+    }
+
+    /// The number of trainable scalars.
+    fn param_count(&mut self) -> usize {
+        let mut count = 0;
+        self.visit_params(&mut |p| count += p.value.len());
+        count
+    }
+}
+
+/// Makes `buffer` have `shape`, reallocating only when it differs. The contents are unspecified after a
+/// reallocation; callers overwrite every element.
+pub fn resize<F: Float>(buffer: &mut ArrayD<F>, shape: &[usize]) {
+    if buffer.shape() != shape {
+        *buffer = ArrayD::zeros(IxDyn(shape));
+    }
+}
+
+/// Views an n-dimensional array as a matrix, or says which array was not 2-D.
+pub(crate) fn view2<'a, F: Float>(array: ArrayViewD<'a, F>, what: &str) -> Result<ArrayView2<'a, F>> {
+    if array.ndim() != 2 {
+        return Err(Error::Shape {
+            context: format!("{what} must be 2-D"),
+            expected: vec![],
+            found: array.shape().to_vec(),
+        });
+    }
+    Ok(array.into_dimensionality::<Ix2>().unwrap_or_else(|_| unreachable!("checked to be 2-D")))
+}
+
+/// [`view2`] for a writable view.
+pub(crate) fn view2_mut<'a, F: Float>(
+    array: ArrayViewMutD<'a, F>,
+    what: &str,
+) -> Result<ArrayViewMut2<'a, F>> {
+    if array.ndim() != 2 {
+        return Err(Error::Shape {
+            context: format!("{what} must be 2-D"),
+            expected: vec![],
+            found: array.shape().to_vec(),
+        });
+    }
+    Ok(array.into_dimensionality::<Ix2>().unwrap_or_else(|_| unreachable!("checked to be 2-D")))
+}

@@ -1,0 +1,578 @@
+//! [`Sequential`]: a stack of layers, with Keras's `fit`, `evaluate` and `predict`.
+
+use std::time::Instant;
+
+use ndarray::{ArrayD, ArrayViewD, Axis};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+use crate::data::{Batches, Features, TargetBuffer, Targets, split_point};
+use crate::error::{Error, Result};
+use crate::layers::{Layer, Mode, Param, resize, view2};
+use crate::loss::{Loss, TargetBatch};
+use crate::optim::Optimizer;
+use crate::tensor::{Float, Tensor};
+
+/// The settings of [`Sequential::fit`], with Keras's names and defaults
+/// (`epochs = 1`, `batch_size = 32`, `validation_split = 0.0`, `shuffle = true`), and `seed = 0`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FitConfig {
+    /// Passes over the training samples.
+    pub epochs: usize,
+    /// Samples per gradient step; the last batch of an epoch holds what is left.
+    pub batch_size: usize,
+    /// The fraction of samples, taken from the end before any shuffling, held out for validation.
+    pub validation_split: f64,
+    /// Whether to visit the training samples in a new random order every epoch.
+    pub shuffle: bool,
+    /// Seeds the shuffle.
+    pub seed: u64,
+}
+
+impl Default for FitConfig {
+    fn default() -> Self {
+        FitConfig { epochs: 1, batch_size: 32, validation_split: 0.0, shuffle: true, seed: 0 }
+    }
+}
+
+impl FitConfig {
+    /// Sets `epochs`.
+    pub fn with_epochs(self, epochs: usize) -> Self {
+        FitConfig { epochs, ..self }
+    }
+    /// Sets `batch_size`.
+    pub fn with_batch_size(self, batch_size: usize) -> Self {
+        FitConfig { batch_size, ..self }
+    }
+    /// Sets `validation_split`.
+    pub fn with_validation_split(self, validation_split: f64) -> Self {
+        FitConfig { validation_split, ..self }
+    }
+    /// Sets `shuffle`.
+    pub fn with_shuffle(self, shuffle: bool) -> Self {
+        FitConfig { shuffle, ..self }
+    }
+    /// Sets `seed`.
+    pub fn with_seed(self, seed: u64) -> Self {
+        FitConfig { seed, ..self }
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.epochs == 0 {
+            return Err(Error::Config { name: "epochs", value: "0".into(), expected: "at least 1" });
+        }
+        if self.batch_size == 0 {
+            return Err(Error::Config { name: "batch_size", value: "0".into(), expected: "at least 1" });
+        }
+        split_point(0, self.validation_split).map(|_| ())
+    }
+}
+
+/// What one epoch of training measured. Losses and accuracies are means over samples.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EpochLog {
+    /// The epoch, counted from 1.
+    pub epoch: usize,
+    /// The number of epochs asked for.
+    pub epochs: usize,
+    /// Mean training loss over the epoch's samples, as the weights were when each batch was seen.
+    pub loss: f64,
+    /// Training accuracy, measured the same way.
+    pub accuracy: f64,
+    /// Mean loss on the validation samples after the epoch, if any were held out.
+    pub val_loss: Option<f64>,
+    /// Accuracy on the validation samples after the epoch, if any were held out.
+    pub val_accuracy: Option<f64>,
+    /// Training samples seen in the epoch.
+    pub samples: usize,
+    /// Wall-clock seconds the epoch took, validation included.
+    pub seconds: f64,
+}
+
+impl std::fmt::Display for EpochLog {
+    /// Keras's epoch line: `Epoch 3/10 - loss 0.0712 - accuracy 0.9781 - val_loss ... - 1.9s`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Epoch {}/{} - loss {:.4} - accuracy {:.4}",
+            self.epoch, self.epochs, self.loss, self.accuracy
+        )?;
+        if let (Some(loss), Some(accuracy)) = (self.val_loss, self.val_accuracy) {
+            write!(f, " - val_loss {loss:.4} - val_accuracy {accuracy:.4}")?;
+        }
+        write!(f, " - {:.1}s", self.seconds)
+    }
+}
+
+/// The record of a [`Sequential::fit`], one [`EpochLog`] per epoch.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct History {
+    /// One entry per completed epoch.
+    pub epochs: Vec<EpochLog>,
+}
+
+impl History {
+    /// Training loss per epoch.
+    pub fn loss(&self) -> Vec<f64> {
+        self.epochs.iter().map(|e| e.loss).collect()
+    }
+    /// Training accuracy per epoch.
+    pub fn accuracy(&self) -> Vec<f64> {
+        self.epochs.iter().map(|e| e.accuracy).collect()
+    }
+    /// Validation loss per epoch (empty without a validation split).
+    pub fn val_loss(&self) -> Vec<f64> {
+        self.epochs.iter().filter_map(|e| e.val_loss).collect()
+    }
+    /// Validation accuracy per epoch (empty without a validation split).
+    pub fn val_accuracy(&self) -> Vec<f64> {
+        self.epochs.iter().filter_map(|e| e.val_accuracy).collect()
+    }
+}
+
+/// Whether training goes on after a callback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// Go on.
+    Continue,
+    /// Stop after this epoch.
+    Stop,
+}
+
+/// Hooks into [`Sequential::fit_with`]; each method does nothing unless overridden.
+pub trait Callback {
+    /// Called after each epoch with its log and the history so far (which already holds it).
+    fn on_epoch_end(&mut self, _log: &EpochLog, _history: &History) -> Control {
+        Control::Continue
+    }
+}
+
+impl<T: FnMut(&EpochLog)> Callback for T {
+    fn on_epoch_end(&mut self, log: &EpochLog, _history: &History) -> Control {
+        self(log);
+        Control::Continue
+    }
+}
+
+/// Loss and accuracy over a data set, as [`Sequential::evaluate`] returns them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Evaluation {
+    /// Mean loss per sample.
+    pub loss: f64,
+    /// The fraction of samples classified correctly.
+    pub accuracy: f64,
+    /// The number classified correctly.
+    pub correct: usize,
+    /// The number of samples.
+    pub samples: usize,
+}
+
+/// A stack of layers applied in order; itself a [`Layer`].
+///
+/// The model owns one buffer per activation and per activation gradient, reused from step to
+/// step, so training allocates only when the batch shape changes.
+///
+/// # Example
+/// ```
+/// use ferronet::layers::{Dense, Flatten, ReLU, Softmax};
+/// use ferronet::Sequential;
+/// use rand::{SeedableRng, rngs::StdRng};
+///
+/// let mut rng = StdRng::seed_from_u64(42);
+/// let model = Sequential::<f32>::new()
+///     .add(Flatten::new())
+///     .add(Dense::new(784, 128, &mut rng)?)
+///     .add(ReLU::new())
+///     .add(Dense::new(128, 10, &mut rng)?)
+///     .add(Softmax::new());
+/// assert_eq!(model.len(), 5);
+/// # Ok::<(), ferronet::Error>(())
+/// ```
+pub struct Sequential<F: Float = f32> {
+    layers: Vec<Box<dyn Layer<F>>>,
+    names: Vec<String>,
+    /// `activations[0]` is the input batch, `activations[i + 1]` the output of layer `i`.
+    activations: Vec<ArrayD<F>>,
+    /// `grads[i]` is the gradient of the loss with respect to `activations[i]`.
+    grads: Vec<ArrayD<F>>,
+}
+
+impl<F: Float> Default for Sequential<F> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<F: Float> std::fmt::Debug for Sequential<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sequential").field("layers", &self.names).finish()
+    }
+}
+
+impl<F: Float> Sequential<F> {
+    /// An empty model.
+    pub fn new() -> Self {
+        Sequential { layers: Vec::new(), names: Vec::new(), activations: vec![empty()], grads: vec![empty()] }
+    }
+
+    /// Appends a layer (builder style). Its parameters are named `{kind}_{k}.{param}`, `k`
+    /// counting layers of that kind from 1: the first Dense's weight is `dense_1.weight`.
+    #[allow(clippy::should_implement_trait)] // Keras's name, and a builder, not `+`
+    pub fn add(mut self, layer: impl Layer<F> + 'static) -> Self {
+        self.push(Box::new(layer));
+        self
+    }
+
+    /// Appends a boxed layer.
+    pub fn push(&mut self, mut layer: Box<dyn Layer<F>>) {
+        let kind = layer.kind();
+        let k = self.layers.iter().filter(|l| l.kind() == kind).count() + 1;
+        let name = format!("{kind}_{k}");
+        layer.set_name(&name);
+        self.layers.push(layer);
+        self.names.push(name);
+        self.activations.push(empty());
+        self.grads.push(empty());
+    }
+
+    /// The number of layers.
+    pub fn len(&self) -> usize {
+        self.layers.len()
+    }
+
+    /// Whether the model has no layers.
+    pub fn is_empty(&self) -> bool {
+        self.layers.is_empty()
+    }
+
+    /// The layers' names, in order (`flatten_1`, `dense_1`, ...).
+    pub fn layer_names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// The layers, in order.
+    pub fn layers(&self) -> &[Box<dyn Layer<F>>] {
+        &self.layers
+    }
+
+    /// How many layers training runs before the loss: all of them, or all but a final
+    /// activation that the loss computes itself (a Softmax before [`SoftmaxCrossEntropy`](crate::loss::SoftmaxCrossEntropy)).
+    fn layers_before(&self, loss: &dyn Loss<F>) -> usize {
+        match (self.layers.last(), loss.fused_activation()) {
+            (Some(last), Some(fused)) if last.kind() == fused => self.layers.len() - 1,
+            _ => self.layers.len(),
+        }
+    }
+
+    /// Runs the first `count` layers on `activations[0]`.
+    fn forward_layers(&mut self, count: usize, mode: Mode) -> Result<()> {
+        for (i, layer) in self.layers.iter_mut().enumerate().take(count) {
+            let (done, rest) = self.activations.split_at_mut(i + 1);
+            layer.forward(done[i].view(), &mut rest[0], mode)?;
+        }
+        Ok(())
+    }
+
+    /// Back-propagates `grads[count]` through the first `count` layers; `grads[0]` is written only
+    /// when `input_grad` is set.
+    fn backward_layers(&mut self, count: usize, input_grad: bool) -> Result<()> {
+        for i in (0..count).rev() {
+            let (lower, upper) = self.grads.split_at_mut(i + 1);
+            let grad_input = if i > 0 || input_grad { Some(&mut lower[i]) } else { None };
+            let (input, output) = (self.activations[i].view(), self.activations[i + 1].view());
+            self.layers[i].backward(input, output, upper[0].view(), grad_input)?;
+        }
+        Ok(())
+    }
+
+    /// One step of training on the batch already in `activations[0]`: forward, loss, backward,
+    /// update. Returns the batch's mean loss and how many samples it got right.
+    fn train_step(
+        &mut self,
+        targets: TargetBatch<F>,
+        loss: &dyn Loss<F>,
+        optimizer: &mut dyn Optimizer<F>,
+    ) -> Result<(F, usize)> {
+        let count = self.layers_before(loss);
+        self.forward_layers(count, Mode::Train)?;
+        let predictions = view2(self.activations[count].view(), "model output")?;
+        let correct = loss.correct(predictions, targets)?;
+        let batch_loss = loss.loss(predictions, targets, Some(&mut self.grads[count]))?;
+        if !batch_loss.is_finite() {
+            return Err(Error::NonFinite { what: "the loss".into(), epoch: 0, step: 0 });
+        }
+        self.zero_grad();
+        self.backward_layers(count, false)?;
+        optimizer.step(self)?;
+        Ok((batch_loss, correct))
+    }
+
+    fn check_data<X: Features<F> + ?Sized>(&self, x: &X, y: &Targets<F>) -> Result<()> {
+        if self.layers.is_empty() {
+            return Err(Error::Data("the model has no layers".into()));
+        }
+        if x.is_empty() {
+            return Err(Error::Data("there are no samples".into()));
+        }
+        if x.len() != y.len() {
+            return Err(Error::Data(format!("{} input samples but {} targets", x.len(), y.len())));
+        }
+        Ok(())
+    }
+
+    /// Trains the model; see [`Sequential::fit_with`].
+    ///
+    /// # Errors
+    /// As [`Sequential::fit_with`].
+    pub fn fit<X: Features<F> + ?Sized>(
+        &mut self,
+        x: &X,
+        y: &Targets<F>,
+        loss: &dyn Loss<F>,
+        optimizer: &mut dyn Optimizer<F>,
+        config: &FitConfig,
+    ) -> Result<History> {
+        self.fit_with(x, y, loss, optimizer, config, &mut [])
+    }
+
+    /// Trains the model for `config.epochs` passes over `x` and `y`, calling `callbacks` after each epoch.
+    ///
+    /// The last `validation_split` of the samples is held out before anything is shuffled
+    /// (as Keras does) and evaluated after every epoch. The training samples are visited in
+    /// a new order each epoch, drawn from `config.seed`. Every batch, the last smaller one
+    /// included, takes one optimizer step; the epoch's loss and accuracy are means over samples.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for zero epochs, a zero batch size or a split outside `[0, 1)`;
+    /// [`Error::Data`] for an empty model or data set, or inputs and targets of different counts;
+    /// [`Error::Shape`] when the data does not fit the layers or the targets;
+    /// [`Error::NonFinite`] when the loss stops being finite (the weights are then those
+    /// before the failed step).
+    pub fn fit_with<X: Features<F> + ?Sized>(
+        &mut self,
+        x: &X,
+        y: &Targets<F>,
+        loss: &dyn Loss<F>,
+        optimizer: &mut dyn Optimizer<F>,
+        config: &FitConfig,
+        callbacks: &mut [&mut dyn Callback],
+    ) -> Result<History> {
+        config.validate()?;
+        self.check_data(x, y)?;
+        let samples = x.len();
+        let train_end = split_point(samples, config.validation_split)?;
+        if train_end == 0 {
+            return Err(Error::Data(format!(
+                "validation_split {} leaves no training samples out of {samples}",
+                config.validation_split
+            )));
+        }
+        let validation: Vec<usize> = (train_end..samples).collect();
+        let mut batches = Batches::new(0..train_end);
+        let mut rng = StdRng::seed_from_u64(config.seed);
+        let mut target_buffer = TargetBuffer::default();
+        let mut history = History::default();
+
+        for epoch in 1..=config.epochs {
+            let start = Instant::now();
+            if config.shuffle {
+                batches.shuffle(&mut rng);
+            }
+            let (mut loss_sum, mut correct) = (0.0, 0);
+            for (step, indices) in batches.iter(config.batch_size).enumerate() {
+                x.gather(indices, &mut self.activations[0])?;
+                let targets = target_buffer.gather(y, indices)?;
+                let (batch_loss, batch_correct) =
+                    self.train_step(targets, loss, optimizer).map_err(|e| match e {
+                        Error::NonFinite { what, .. } => Error::NonFinite { what, epoch, step: step + 1 },
+                        other => other,
+                    })?;
+                loss_sum += batch_loss.to_f64() * indices.len() as f64;
+                correct += batch_correct;
+            }
+            let validated = if validation.is_empty() {
+                None
+            } else {
+                Some(self.evaluate_indices(x, y, &validation, loss, config.batch_size)?)
+            };
+            let log = EpochLog {
+                epoch,
+                epochs: config.epochs,
+                loss: loss_sum / train_end as f64,
+                accuracy: correct as f64 / train_end as f64,
+                val_loss: validated.map(|v| v.loss),
+                val_accuracy: validated.map(|v| v.accuracy),
+                samples: train_end,
+                seconds: start.elapsed().as_secs_f64(),
+            };
+            history.epochs.push(log);
+            let mut stop = false;
+            for callback in callbacks.iter_mut() {
+                stop |= callback.on_epoch_end(&log, &history) == Control::Stop;
+            }
+            if stop {
+                break;
+            }
+        }
+        Ok(history)
+    }
+
+    /// The mean loss and the accuracy of the model on `x` and `y`, in batches of `batch_size`.
+    ///
+    /// # Errors
+    /// As [`Sequential::fit`], for the data and the batch size.
+    pub fn evaluate<X: Features<F> + ?Sized>(
+        &mut self,
+        x: &X,
+        y: &Targets<F>,
+        loss: &dyn Loss<F>,
+        batch_size: usize,
+    ) -> Result<Evaluation> {
+        self.check_data(x, y)?;
+        let all: Vec<usize> = (0..x.len()).collect();
+        self.evaluate_indices(x, y, &all, loss, batch_size)
+    }
+
+    fn evaluate_indices<X: Features<F> + ?Sized>(
+        &mut self,
+        x: &X,
+        y: &Targets<F>,
+        indices: &[usize],
+        loss: &dyn Loss<F>,
+        batch_size: usize,
+    ) -> Result<Evaluation> {
+        if batch_size == 0 {
+            return Err(Error::Config { name: "batch_size", value: "0".into(), expected: "at least 1" });
+        }
+        let count = self.layers_before(loss);
+        let mut target_buffer = TargetBuffer::default();
+        let (mut loss_sum, mut correct) = (0.0, 0);
+        for batch in indices.chunks(batch_size) {
+            x.gather(batch, &mut self.activations[0])?;
+            let targets = target_buffer.gather(y, batch)?;
+            self.forward_layers(count, Mode::Infer)?;
+            let predictions = view2(self.activations[count].view(), "model output")?;
+            loss_sum += loss.loss(predictions, targets, None)?.to_f64() * batch.len() as f64;
+            correct += loss.correct(predictions, targets)?;
+        }
+        let samples = indices.len();
+        Ok(Evaluation {
+            loss: loss_sum / samples.max(1) as f64,
+            accuracy: correct as f64 / samples.max(1) as f64,
+            correct,
+            samples,
+        })
+    }
+
+    /// The model's output for every sample of `x` (per-class probabilities for a model that
+    /// ends in Softmax), computed in batches of `batch_size`.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a zero batch size, [`Error::Shape`] when `x` does not fit the layers.
+    pub fn predict<X: Features<F> + ?Sized>(&mut self, x: &X, batch_size: usize) -> Result<Tensor<F>> {
+        if batch_size == 0 {
+            return Err(Error::Config { name: "batch_size", value: "0".into(), expected: "at least 1" });
+        }
+        let all: Vec<usize> = (0..x.len()).collect();
+        let count = self.layers.len();
+        let mut outputs: Option<ArrayD<F>> = None;
+        let mut row = 0;
+        for batch in all.chunks(batch_size) {
+            x.gather(batch, &mut self.activations[0])?;
+            self.forward_layers(count, Mode::Infer)?;
+            let out = &self.activations[count];
+            let all_out = outputs.get_or_insert_with(|| {
+                let mut shape = out.shape().to_vec();
+                shape[0] = all.len();
+                ArrayD::zeros(shape)
+            });
+            all_out.slice_axis_mut(Axis(0), (row..row + batch.len()).into()).assign(out);
+            row += batch.len();
+        }
+        match outputs {
+            Some(outputs) => Ok(Tensor::from_array(outputs)),
+            None => Err(Error::Data("there are no samples to predict".into())),
+        }
+    }
+
+    /// A table of the layers, their output shapes for one sample of `input_shape`, and their
+    /// parameter counts, as Keras's `model.summary()` prints it.
+    ///
+    /// # Errors
+    /// [`Error::Shape`] when `input_shape` does not fit the layers.
+    pub fn summary(&mut self, input_shape: &[usize]) -> Result<String> {
+        let mut shape = vec![1];
+        shape.extend_from_slice(input_shape);
+        resize(&mut self.activations[0], &shape);
+        self.forward_layers(self.layers.len(), Mode::Infer)?;
+        let mut text = format!("{:<16}{:<16}{:>10}\n", "Layer", "Output shape", "Params");
+        let mut total = 0;
+        for (i, layer) in self.layers.iter_mut().enumerate() {
+            let params = layer.param_count();
+            total += params;
+            let out = format!("{:?}", &self.activations[i + 1].shape()[1..]);
+            text += &format!("{:<16}{:<16}{:>10}\n", self.names[i], out, params);
+        }
+        text += &format!("Total params: {total}\n");
+        Ok(text)
+    }
+}
+
+fn empty<F: Float>() -> ArrayD<F> {
+    ArrayD::zeros(vec![0])
+}
+
+impl<F: Float> Layer<F> for Sequential<F> {
+    fn kind(&self) -> &'static str {
+        "sequential"
+    }
+
+    fn forward(&mut self, input: ArrayViewD<F>, output: &mut ArrayD<F>, mode: Mode) -> Result<()> {
+        resize(&mut self.activations[0], input.shape());
+        self.activations[0].assign(&input);
+        let count = self.layers.len();
+        self.forward_layers(count, mode)?;
+        resize(output, self.activations[count].shape());
+        output.assign(&self.activations[count]);
+        Ok(())
+    }
+
+    fn backward(
+        &mut self,
+        _input: ArrayViewD<F>,
+        _output: ArrayViewD<F>,
+        grad_output: ArrayViewD<F>,
+        grad_input: Option<&mut ArrayD<F>>,
+    ) -> Result<()> {
+        // The activations of the last forward pass are still in the model's own buffers.
+        let count = self.layers.len();
+        if grad_output.shape() != self.activations[count].shape() {
+            return Err(Error::shape(
+                "sequential gradient",
+                self.activations[count].shape(),
+                grad_output.shape(),
+            ));
+        }
+        resize(&mut self.grads[count], grad_output.shape());
+        self.grads[count].assign(&grad_output);
+        self.backward_layers(count, grad_input.is_some())?;
+        if let Some(grad_input) = grad_input {
+            resize(grad_input, self.grads[0].shape());
+            grad_input.assign(&self.grads[0]);
+        }
+        Ok(())
+    }
+
+    fn visit_params(&mut self, visit: &mut dyn FnMut(&mut Param<F>)) {
+        for layer in &mut self.layers {
+            layer.visit_params(visit);
+        }
+    }
+
+    fn set_name(&mut self, prefix: &str) {
+        for (layer, name) in self.layers.iter_mut().zip(&mut self.names) {
+            *name = format!("{prefix}.{name}");
+            layer.set_name(name);
+        }
+    }
+}
