@@ -1,8 +1,77 @@
-//! ferronet: a small, exact neural-network library for classification.
+//! # ferronet
+//!
+//! A small neural-network library for multi-class classification, on [`ndarray`], exact to the
+//! last digit of a gradient. It does the classic Keras MNIST tutorial in Rust: Flatten,
+//! Dense 128 relu, Dense 64 relu, Dense 10 softmax, Adam and categorical cross-entropy.
+//!
+//! ## The tutorial, step by step
+//!
+//! ```
+//! use ferronet::data::{Mnist, Targets};
+//! use ferronet::layers::{Dense, Flatten, ReLU, Softmax};
+//! use ferronet::loss::SoftmaxCrossEntropy;
+//! use ferronet::optim::{Adam, AdamConfig};
+//! use ferronet::{FitConfig, Sequential};
+//! use rand::{SeedableRng, rngs::StdRng};
+//!
+//! // 1. Load. Pixels stay bytes; each batch is scaled to [0, 1] (x / 255) as it is gathered.
+//! let mnist = Mnist::load("data/mnist")?;
+//! let (x_train, x_test) = (mnist.train_images.select(0..2_000)?, mnist.test_images.select(0..500)?);
+//!
+//! // 2. Targets: class indices, checked against the number of classes.
+//! //    `Targets::one_hot` gives one-hot rows instead; the loss accepts either.
+//! let y_train = Targets::classes(&mnist.train_labels[..2_000], 10)?;
+//! let y_test = Targets::classes(&mnist.test_labels[..500], 10)?;
+//!
+//! // 3. Build. One seeded RNG makes the initial weights reproducible.
+//! let mut rng = StdRng::seed_from_u64(42);
+//! let mut model = Sequential::new()
+//!     .add(Flatten::new())                       // [N, 28, 28] -> [N, 784]
+//!     .add(Dense::new(784, 128, &mut rng)?)
+//!     .add(ReLU::new())
+//!     .add(Dense::new(128, 64, &mut rng)?)
+//!     .add(ReLU::new())
+//!     .add(Dense::new(64, 10, &mut rng)?)
+//!     .add(Softmax::new());                      // probabilities out of predict
+//!
+//! // 4. Train. The final Softmax is fused into the loss while training.
+//! let mut adam = Adam::new(AdamConfig::default())?;  // lr 1e-3, beta1 0.9, beta2 0.999, eps 1e-8
+//! let config = FitConfig::default().with_epochs(1).with_batch_size(64).with_validation_split(0.2).with_seed(42);
+//! let history = model.fit(&x_train, &y_train, &SoftmaxCrossEntropy, &mut adam, &config)?;
+//! println!("{}", history.epochs[0]);
+//!
+//! // 5. Evaluate and predict.
+//! let test = model.evaluate(&x_test, &y_test, &SoftmaxCrossEntropy, 500)?;
+//! assert!(test.accuracy > 0.7);
+//! let probabilities = model.predict(&x_test.select(0..1)?, 1)?;   // [1, 10], rows sum to 1
+//! assert!((probabilities.as_slice().iter().sum::<f32>() - 1.0).abs() < 1e-5);
+//! # Ok::<(), ferronet::Error>(())
+//! ```
+//!
+//! ## Categorical cross-entropy, and why it is fused with the softmax
+//!
+//! For a sample with logits `z` (the last Dense layer's output) and target probabilities `y`
+//! (one-hot for a plain label), the softmax gives `p_j = exp(z_j) / sum_k exp(z_k)` and the
+//! categorical cross-entropy is `L = -sum_j y_j ln p_j`, averaged over the batch.
+//!
+//! Computed in that order, a confident wrong prediction rounds `p_j` to 0 and `ln 0` is
+//! infinite, and `exp` of a large logit overflows. Written on the logits instead,
+//! `L = sum_j y_j ((m - z_j) + ln sum_k exp(z_k - m))` with `m = max_k z_k`, every term is
+//! finite, and the gradient is simply `p - y` (divided by the batch size).
+//! [`loss::SoftmaxCrossEntropy`] computes exactly that, and a [`Sequential`] that ends in
+//! [`layers::Softmax`] hands it the logits while training, as Keras does.
+//!
+//! ## How one training step runs
+//! [`Sequential::fit`] gathers a batch ([`data::Features::gather`]), calls
+//! [`layers::Layer::forward`] on each layer into buffers the model keeps, computes the fused
+//! loss and its gradient, calls [`layers::Layer::backward`] in reverse, and lets the
+//! [`optim::Optimizer`] update every parameter it visits. [`gradcheck`] checks any layer,
+//! loss or model against central differences in `f64`.
 #![warn(missing_docs)]
 
 pub mod data;
 pub mod error;
+pub mod gradcheck;
 pub mod layers;
 pub mod loss;
 pub mod model;
@@ -12,3 +81,8 @@ pub mod tensor;
 pub use error::{Error, Result};
 pub use model::{Callback, Control, EpochLog, Evaluation, FitConfig, History, Sequential};
 pub use tensor::{Float, Tensor};
+
+/// The README's usage snippet, compiled and run as a doc test.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -285,14 +285,9 @@ impl<F: Float> Sequential<F> {
         Ok(())
     }
 
-    /// One step of training on the batch already in `activations[0]`: forward, loss, backward,
-    /// update. Returns the batch's mean loss and how many samples it got right.
-    fn train_step(
-        &mut self,
-        targets: TargetBatch<F>,
-        loss: &dyn Loss<F>,
-        optimizer: &mut dyn Optimizer<F>,
-    ) -> Result<(F, usize)> {
+    /// Forward, loss and backward on the batch already in `activations[0]`: leaves the
+    /// gradients in the parameters and returns the batch's mean loss and how many samples it got right.
+    fn gradients_for_batch(&mut self, targets: TargetBatch<F>, loss: &dyn Loss<F>) -> Result<(F, usize)> {
         let count = self.layers_before(loss);
         self.forward_layers(count, Mode::Train)?;
         let predictions = view2(self.activations[count].view(), "model output")?;
@@ -303,8 +298,46 @@ impl<F: Float> Sequential<F> {
         }
         self.zero_grad();
         self.backward_layers(count, false)?;
-        optimizer.step(self)?;
         Ok((batch_loss, correct))
+    }
+
+    fn set_input(&mut self, inputs: ArrayViewD<F>) {
+        resize(&mut self.activations[0], inputs.shape());
+        self.activations[0].assign(&inputs);
+    }
+
+    /// Computes the gradient of `loss` on one batch into every parameter's `grad` (replacing what
+    /// was there) and returns the batch's mean loss: PyTorch's `zero_grad(); loss.backward()`.
+    ///
+    /// A final Softmax is skipped when `loss` computes it itself, exactly as in [`Sequential::fit`].
+    ///
+    /// # Errors
+    /// [`Error::Shape`] when the inputs or targets do not fit; [`Error::NonFinite`] for a loss that
+    /// is not finite.
+    pub fn backprop(
+        &mut self,
+        inputs: ArrayViewD<F>,
+        targets: TargetBatch<F>,
+        loss: &dyn Loss<F>,
+    ) -> Result<F> {
+        self.set_input(inputs);
+        self.gradients_for_batch(targets, loss).map(|(batch_loss, _)| batch_loss)
+    }
+
+    /// The mean loss on one batch, through the same path as training but without gradients.
+    ///
+    /// # Errors
+    /// [`Error::Shape`] when the inputs or targets do not fit.
+    pub fn batch_loss(
+        &mut self,
+        inputs: ArrayViewD<F>,
+        targets: TargetBatch<F>,
+        loss: &dyn Loss<F>,
+    ) -> Result<F> {
+        self.set_input(inputs);
+        let count = self.layers_before(loss);
+        self.forward_layers(count, Mode::Train)?;
+        loss.loss(view2(self.activations[count].view(), "model output")?, targets, None)
     }
 
     fn check_data<X: Features<F> + ?Sized>(&self, x: &X, y: &Targets<F>) -> Result<()> {
@@ -383,10 +416,11 @@ impl<F: Float> Sequential<F> {
                 x.gather(indices, &mut self.activations[0])?;
                 let targets = target_buffer.gather(y, indices)?;
                 let (batch_loss, batch_correct) =
-                    self.train_step(targets, loss, optimizer).map_err(|e| match e {
+                    self.gradients_for_batch(targets, loss).map_err(|e| match e {
                         Error::NonFinite { what, .. } => Error::NonFinite { what, epoch, step: step + 1 },
                         other => other,
                     })?;
+                optimizer.step(self)?;
                 loss_sum += batch_loss.to_f64() * indices.len() as f64;
                 correct += batch_correct;
             }
@@ -528,8 +562,7 @@ impl<F: Float> Layer<F> for Sequential<F> {
     }
 
     fn forward(&mut self, input: ArrayViewD<F>, output: &mut ArrayD<F>, mode: Mode) -> Result<()> {
-        resize(&mut self.activations[0], input.shape());
-        self.activations[0].assign(&input);
+        self.set_input(input);
         let count = self.layers.len();
         self.forward_layers(count, mode)?;
         resize(output, self.activations[count].shape());

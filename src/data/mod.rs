@@ -80,8 +80,34 @@ impl Images {
 
     /// The pixels of image `index`, row-major, or `None` when out of range.
     pub fn image(&self, index: usize) -> Option<&[u8]> {
+        if index >= self.shape[0] {
+            return None;
+        }
         let size = self.shape[1] * self.shape[2];
         self.pixels.get(index * size..(index + 1) * size)
+    }
+
+    /// The images `range` as a new set (a copy of their bytes).
+    ///
+    /// # Errors
+    /// [`Error::Data`] when the range goes past the last image.
+    pub fn select(&self, range: std::ops::Range<usize>) -> Result<Images> {
+        if range.start > range.end || range.end > self.shape[0] {
+            return Err(Error::Data(format!(
+                "images {range:?} are out of range for {} images",
+                self.shape[0]
+            )));
+        }
+        let size = self.shape[1] * self.shape[2];
+        let bytes = range
+            .start
+            .checked_mul(size)
+            .zip(range.end.checked_mul(size))
+            .and_then(|(start, end)| self.pixels.get(start..end))
+            .ok_or_else(|| {
+                Error::Data(format!("images {range:?} are out of range for {} images", self.shape[0]))
+            })?;
+        Images::new(range.len(), self.shape[1], self.shape[2], bytes.to_vec())
     }
 
     /// All images scaled to `[0, 1]` as one tensor `[count, rows, cols]`.

@@ -100,14 +100,14 @@ pub trait Layer<F: Float = f32> {
     /// Computes the layer's output for a batch.
     ///
     /// # Errors
-    /// [`Error::Shape`](crate::Error::Shape) when the input's shape does not fit the layer.
+    /// [`Error::Shape`] when the input's shape does not fit the layer.
     fn forward(&mut self, input: ArrayViewD<F>, output: &mut ArrayD<F>, mode: Mode) -> Result<()>;
 
     /// Propagates `grad_output` (dL/d output) back: adds into parameter gradients and
     /// writes dL/d input into `grad_input` when it is given.
     ///
     /// # Errors
-    /// [`Error::Shape`](crate::Error::Shape) when the gradient's shape does not match the output.
+    /// [`Error::Shape`] when the gradient's shape does not match the output.
     fn backward(
         &mut self,
         input: ArrayViewD<F>,

@@ -1,0 +1,148 @@
+//! The Keras MNIST tutorial in ferronet: Flatten, Dense 128 relu, Dense 64 relu, Dense 10
+//! softmax, Adam, categorical cross-entropy, 10 epochs of batch 64 with a 20% validation split,
+//! then the class probabilities of one test image.
+//!
+//! ```text
+//! cargo run --release --example mnist -- [--data DIR] [--epochs N] [--batch-size N] [--lr X] [--seed N] [--predict INDEX]
+//! ```
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use ferronet::data::{Images, Mnist, Targets};
+use ferronet::layers::{Dense, Flatten, ReLU, Softmax};
+use ferronet::loss::SoftmaxCrossEntropy;
+use ferronet::optim::{Adam, AdamConfig};
+use ferronet::{EpochLog, FitConfig, Sequential};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+const USAGE: &str =
+    "usage: mnist [--data DIR] [--epochs N] [--batch-size N] [--lr X] [--seed N] [--predict INDEX]";
+
+struct Args {
+    data: PathBuf,
+    epochs: usize,
+    batch_size: usize,
+    lr: f64,
+    seed: u64,
+    predict: Option<usize>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        data: std::env::var_os("MNIST_DIR").map_or_else(|| PathBuf::from("data/mnist"), PathBuf::from),
+        epochs: 10,
+        batch_size: 64,
+        lr: 1e-3,
+        seed: 42,
+        predict: None,
+    };
+    let mut words = std::env::args().skip(1);
+    while let Some(flag) = words.next() {
+        if flag == "--help" || flag == "-h" {
+            println!("{USAGE}");
+            std::process::exit(0);
+        }
+        let value = words.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
+        let bad = |e: &dyn std::fmt::Display| format!("{flag} {value}: {e}");
+        match flag.as_str() {
+            "--data" => args.data = PathBuf::from(&value),
+            "--epochs" => args.epochs = value.parse().map_err(|e| bad(&e))?,
+            "--batch-size" => args.batch_size = value.parse().map_err(|e| bad(&e))?,
+            "--lr" => args.lr = value.parse().map_err(|e| bad(&e))?,
+            "--seed" => args.seed = value.parse().map_err(|e| bad(&e))?,
+            "--predict" => args.predict = Some(value.parse().map_err(|e| bad(&e))?),
+            _ => return Err(format!("unknown flag {flag}\n{USAGE}")),
+        }
+    }
+    Ok(args)
+}
+
+fn run(args: &Args) -> ferronet::Result<()> {
+    // Load: pixels stay bytes; each batch is scaled to [0, 1] as it is gathered.
+    let mnist = Mnist::load(&args.data)?;
+    let train_targets = Targets::classes(&mnist.train_labels, 10)?;
+    let test_targets = Targets::classes(&mnist.test_labels, 10)?;
+
+    // Build: 784-128-64-10, Glorot-uniform weights from one seeded RNG.
+    let mut rng = StdRng::seed_from_u64(args.seed);
+    let mut model = Sequential::new()
+        .add(Flatten::new())
+        .add(Dense::new(784, 128, &mut rng)?)
+        .add(ReLU::new())
+        .add(Dense::new(128, 64, &mut rng)?)
+        .add(ReLU::new())
+        .add(Dense::new(64, 10, &mut rng)?)
+        .add(Softmax::new());
+
+    // Train: the final Softmax is fused into the loss while training.
+    let loss = SoftmaxCrossEntropy;
+    let mut optimizer = Adam::new(AdamConfig::default().with_lr(args.lr))?;
+    let config = FitConfig::default()
+        .with_epochs(args.epochs)
+        .with_batch_size(args.batch_size)
+        .with_validation_split(0.2)
+        .with_seed(args.seed);
+    let mut print_epoch = |log: &EpochLog| {
+        println!("{log} - {:.0} samples/s", log.samples as f64 / log.seconds);
+    };
+    let history = model.fit_with(
+        &mnist.train_images,
+        &train_targets,
+        &loss,
+        &mut optimizer,
+        &config,
+        &mut [&mut print_epoch],
+    )?;
+    let seconds: f64 = history.epochs.iter().map(|e| e.seconds).sum();
+    let samples: usize = history.epochs.iter().map(|e| e.samples).sum();
+    println!(
+        "trained {} epochs in {seconds:.1}s ({:.0} samples/s)",
+        history.epochs.len(),
+        samples as f64 / seconds
+    );
+
+    if let Some(index) = args.predict {
+        predict_digit(&mut model, &mnist, index)?;
+    }
+
+    let test = model.evaluate(&mnist.test_images, &test_targets, &loss, 1000)?;
+    println!(
+        "test: loss {:.4}, accuracy {:.4} ({}/{})",
+        test.loss, test.accuracy, test.correct, test.samples
+    );
+    Ok(())
+}
+
+/// The tutorial's predict_digit: the image, its label, every class's probability, the prediction.
+fn predict_digit(model: &mut Sequential, mnist: &Mnist, index: usize) -> ferronet::Result<()> {
+    let [count, rows, cols] = mnist.test_images.shape();
+    let pixels = mnist.test_images.image(index).ok_or_else(|| {
+        ferronet::Error::Data(format!("--predict {index}: the test set has images 0 to {}", count - 1))
+    })?;
+    for row in pixels.chunks(cols) {
+        let line: String =
+            row.iter().map(|&p| [" ", "░", "▒", "▓", "█"][usize::from(p) * 5 / 256].repeat(2)).collect();
+        println!("{line}");
+    }
+    let image = Images::new(1, rows, cols, pixels.to_vec())?;
+    let probabilities = model.predict(&image, 1)?;
+    println!("test image {index}, true label {}", mnist.test_labels[index]);
+    for (class, p) in probabilities.as_slice().iter().enumerate() {
+        println!("  {class}: {p:.4} {}", "#".repeat((p * 40.0).round() as usize));
+    }
+    println!("predicted class: {}", probabilities.argmax_rows()[0]);
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let result = parse_args().and_then(|args| run(&args).map_err(|e| e.to_string()));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}

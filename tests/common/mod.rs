@@ -1,0 +1,32 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use ndarray::{ArrayD, IxDyn};
+
+/// Asserts `|actual - expected| <= atol + rtol * |expected|` element-wise (numpy's `allclose`),
+/// reporting the first element that is too far, with its index and both values.
+pub fn assert_close(actual: &[f64], expected: &[f64], rtol: f64, atol: f64, what: &str) {
+    assert_eq!(actual.len(), expected.len(), "{what}: {} values, expected {}", actual.len(), expected.len());
+    for (i, (&a, &e)) in actual.iter().zip(expected).enumerate() {
+        let ok = (a - e).abs() <= atol + rtol * e.abs() || (a.is_nan() && e.is_nan());
+        assert!(
+            ok,
+            "{what}[{i}]: got {a:e}, expected {e:e} (difference {:e}, rtol {rtol:e}, atol {atol:e})",
+            (a - e).abs()
+        );
+    }
+}
+
+/// A deterministic array of the given shape with values spread over `[lo, hi]`, none within `gap` of zero.
+pub fn spread(shape: &[usize], lo: f64, hi: f64, gap: f64) -> ArrayD<f64> {
+    let n: usize = shape.iter().product();
+    let values = (0..n)
+        .map(|i| {
+            // A fixed irrational stride visits the interval evenly without repeating.
+            let t = (i as f64 * 0.618_033_988_749_895 + 0.1).fract();
+            let v = lo + (hi - lo) * t;
+            if v.abs() < gap { v.signum() * gap + v } else { v }
+        })
+        .collect();
+    ArrayD::from_shape_vec(IxDyn(shape), values).unwrap()
+}

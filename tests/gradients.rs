@@ -1,0 +1,166 @@
+//! Every layer's, loss's and model's analytic gradient against central differences in f64.
+//! The bar is a relative error below 1e-6 on every element.
+
+mod common;
+
+use common::spread;
+use ferronet::Sequential;
+use ferronet::gradcheck::{GradCheck, GradReport, check_layer, check_loss, check_model};
+use ferronet::layers::{Dense, Flatten, ReLU, Softmax};
+use ferronet::loss::{SoftmaxCrossEntropy, TargetBatch};
+use ndarray::{Array2, array};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+const BAR: f64 = 1e-6;
+
+fn assert_passes(report: GradReport, min_checked: usize) {
+    assert!(report.checked >= min_checked, "only {} derivatives checked", report.checked);
+    assert!(report.max_rel_error < BAR, "{report}");
+}
+
+#[test]
+fn dense_gradients_of_input_weight_and_bias() {
+    let mut dense = Dense::<f64>::new(5, 4, &mut StdRng::seed_from_u64(1)).unwrap();
+    let x = spread(&[3, 5], -2.0, 2.0, 0.0);
+    // 15 input + 20 weight + 4 bias derivatives.
+    assert_passes(check_layer(&mut dense, &x, &GradCheck::default()).unwrap(), 39);
+}
+
+#[test]
+fn dense_bias_gradient_sums_the_upstream_over_rows() {
+    let w = array![[1.0, 2.0], [3.0, 4.0]];
+    let mut dense = Dense::from_weights(w, array![0.5, -0.5]).unwrap();
+    let x = spread(&[6, 2], -1.0, 1.0, 0.0);
+    assert_passes(check_layer(&mut dense, &x, &GradCheck::default()).unwrap(), 12 + 4 + 2);
+}
+
+#[test]
+fn relu_gradient_away_from_zero() {
+    // Inputs stay 1e-3 away from 0, where the central difference would straddle the kink.
+    let x = spread(&[4, 6], -3.0, 3.0, 1e-3);
+    assert_passes(check_layer(&mut ReLU::new(), &x, &GradCheck::default()).unwrap(), 24);
+}
+
+#[test]
+fn softmax_vector_jacobian_product() {
+    let x = spread(&[3, 5], -4.0, 4.0, 0.0);
+    assert_passes(check_layer(&mut Softmax::new(), &x, &GradCheck::default()).unwrap(), 15);
+}
+
+#[test]
+fn softmax_gradient_with_large_logits() {
+    let x = spread(&[2, 4], -4.0, 4.0, 0.0).mapv(|v| v + 500.0);
+    assert_passes(check_layer(&mut Softmax::new(), &x, &GradCheck::default()).unwrap(), 8);
+}
+
+#[test]
+fn flatten_passes_gradients_through_unchanged() {
+    let x = spread(&[2, 3, 4], -1.0, 1.0, 0.0);
+    assert_passes(check_layer(&mut Flatten::new(), &x, &GradCheck::default()).unwrap(), 24);
+}
+
+#[test]
+fn fused_loss_gradient_with_class_targets() {
+    let z = spread(&[4, 5], -3.0, 3.0, 0.0).into_dimensionality().unwrap();
+    let targets = TargetBatch::Classes(&[0, 4, 2, 2]);
+    let report = check_loss(&SoftmaxCrossEntropy, z.view(), targets, &GradCheck::default()).unwrap();
+    assert_passes(report, 20);
+}
+
+#[test]
+fn fused_loss_gradient_with_soft_targets() {
+    let z: Array2<f64> = spread(&[3, 4], -3.0, 3.0, 0.0).into_dimensionality().unwrap();
+    let y = array![[0.7, 0.1, 0.1, 0.1], [0.0, 0.0, 1.0, 0.0], [0.25, 0.25, 0.25, 0.25]];
+    let report = check_loss(
+        &SoftmaxCrossEntropy,
+        z.view(),
+        TargetBatch::Probabilities(y.view()),
+        &GradCheck::default(),
+    )
+    .unwrap();
+    assert_passes(report, 12);
+}
+
+#[test]
+fn fused_loss_gradient_with_targets_that_do_not_sum_to_one() {
+    let z: Array2<f64> = spread(&[2, 3], -2.0, 2.0, 0.0).into_dimensionality().unwrap();
+    let y = array![[0.5, 0.2, 0.0], [1.0, 1.0, 0.5]];
+    let report = check_loss(
+        &SoftmaxCrossEntropy,
+        z.view(),
+        TargetBatch::Probabilities(y.view()),
+        &GradCheck::default(),
+    )
+    .unwrap();
+    assert_passes(report, 6);
+}
+
+#[test]
+fn whole_network_through_the_fused_path() {
+    // Flatten -> Dense -> ReLU -> Dense -> Softmax, trained with the fused loss: the final
+    // Softmax is skipped and the loss sees the logits, exactly as in `fit`.
+    let mut rng = StdRng::seed_from_u64(7);
+    let mut model = Sequential::<f64>::new()
+        .add(Flatten::new())
+        .add(Dense::new(6, 5, &mut rng).unwrap())
+        .add(ReLU::new())
+        .add(Dense::new(5, 3, &mut rng).unwrap())
+        .add(Softmax::new());
+    let x = spread(&[4, 2, 3], -1.0, 1.0, 0.05);
+    let report = check_model(
+        &mut model,
+        &x,
+        TargetBatch::Classes(&[0, 1, 2, 1]),
+        &SoftmaxCrossEntropy,
+        &GradCheck::default(),
+    )
+    .unwrap();
+    // 6*5 + 5 + 5*3 + 3 parameters.
+    assert_passes(report, 53);
+}
+
+#[test]
+fn a_wrong_gradient_is_caught() {
+    // A check that cannot fail proves nothing: a Dense whose bias gradient is doubled must fail.
+    use ferronet::Result;
+    use ferronet::layers::{Layer, Mode, Param};
+    use ndarray::{ArrayD, ArrayViewD};
+
+    struct DoubledBias(Dense<f64>);
+    impl Layer<f64> for DoubledBias {
+        fn kind(&self) -> &'static str {
+            "doubled_bias"
+        }
+        fn forward(&mut self, x: ArrayViewD<f64>, y: &mut ArrayD<f64>, mode: Mode) -> Result<()> {
+            self.0.forward(x, y, mode)
+        }
+        fn backward(
+            &mut self,
+            x: ArrayViewD<f64>,
+            y: ArrayViewD<f64>,
+            g: ArrayViewD<f64>,
+            dx: Option<&mut ArrayD<f64>>,
+        ) -> Result<()> {
+            self.0.backward(x, y, g, dx)?;
+            self.0.visit_params(&mut |p| {
+                if p.name.ends_with("bias") {
+                    p.grad.mapv_inplace(|v| 2.0 * v);
+                }
+            });
+            Ok(())
+        }
+        fn visit_params(&mut self, visit: &mut dyn FnMut(&mut Param<f64>)) {
+            self.0.visit_params(visit)
+        }
+    }
+    let mut layer = DoubledBias(Dense::new(3, 2, &mut StdRng::seed_from_u64(3)).unwrap());
+    let report = check_layer(&mut layer, &spread(&[2, 3], -1.0, 1.0, 0.0), &GradCheck::default()).unwrap();
+    let worst = report.worst.unwrap();
+    assert_eq!(worst.tensor, "dense.bias");
+    assert!(
+        (worst.rel_error - 0.5).abs() < 1e-6,
+        "relative error of a doubled gradient is 1/2, got {}",
+        worst.rel_error
+    );
+}

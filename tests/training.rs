@@ -1,0 +1,200 @@
+//! `fit`, `evaluate` and `predict`: batching, the validation split, per-sample averages and
+//! determinism (P13-P17 of ../shared/cases/pitfalls.md), and real training on MNIST.
+
+use ferronet::data::{Batches, Features, Mnist, Targets, split_point};
+use ferronet::layers::{Dense, Flatten, Layer, ReLU, Softmax};
+use ferronet::loss::SoftmaxCrossEntropy;
+use ferronet::optim::{Adam, AdamConfig};
+use ferronet::{Error, FitConfig, Sequential, Tensor};
+use ndarray::ArrayD;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+fn column(values: &[f64]) -> Tensor<f64> {
+    Tensor::from_shape_vec(&[values.len(), 1], values.to_vec()).unwrap()
+}
+
+fn adam() -> Adam<f64> {
+    Adam::new(AdamConfig::default()).unwrap()
+}
+
+#[test]
+fn p13_shuffled_batches_keep_inputs_and_labels_paired() {
+    let x = column(&(0..10).map(f64::from).collect::<Vec<_>>());
+    let y: Targets<f64> = Targets::classes(&(0..10).collect::<Vec<u8>>(), 10).unwrap();
+    let Targets::Classes { labels, .. } = &y else { unreachable!() };
+    let mut batches = Batches::new(0..10);
+    let mut rng = StdRng::seed_from_u64(42);
+    for _epoch in 0..3 {
+        batches.shuffle(&mut rng);
+        let mut seen: Vec<usize> = batches.order().to_vec();
+        seen.sort();
+        assert_eq!(seen, (0..10).collect::<Vec<_>>(), "each epoch visits a permutation");
+        let sizes: Vec<usize> = batches.iter(3).map(<[usize]>::len).collect();
+        assert_eq!(sizes, [3, 3, 3, 1]);
+        for indices in batches.iter(3) {
+            let mut batch = ArrayD::zeros(vec![0]);
+            x.gather(indices, &mut batch).unwrap();
+            for (row, &i) in indices.iter().enumerate() {
+                assert_eq!(batch[[row, 0]], labels[i] as f64);
+            }
+        }
+    }
+}
+
+#[test]
+fn p14_validation_split_takes_the_tail_before_shuffling() {
+    assert_eq!(split_point(10, 0.2).unwrap(), 8);
+    assert_eq!(split_point(7, 0.3).unwrap(), 4);
+    assert_eq!(split_point(10, 0.0).unwrap(), 10);
+}
+
+/// A model with no parameters whose fused loss sees the inputs themselves as logits, so each
+/// sample's loss and correctness are set by the data alone.
+fn logits_only() -> Sequential<f64> {
+    Sequential::new().add(Softmax::new())
+}
+
+/// Two-class logits `[0, b]` for label 0 with loss `l`: `ln(1 + e^b) = l`.
+fn logits_with_loss(losses: &[f64]) -> Tensor<f64> {
+    let rows: Vec<f64> = losses.iter().flat_map(|&l| [0.0, (l.exp() - 1.0).ln()]).collect();
+    Tensor::from_shape_vec(&[losses.len(), 2], rows).unwrap()
+}
+
+#[test]
+fn p15_epoch_loss_and_accuracy_are_per_sample_means() {
+    // Per-sample losses 0.1..0.4 (correct) and 1.0 (wrong, b > 0), batches of 2, 2, 1.
+    let x = logits_with_loss(&[0.1, 0.2, 0.3, 0.4, 1.0]);
+    let y = Targets::classes(&[0; 5], 2).unwrap();
+    let config = FitConfig::default().with_batch_size(2).with_shuffle(false);
+    let history = logits_only().fit(&x, &y, &SoftmaxCrossEntropy, &mut adam(), &config).unwrap();
+    assert!((history.epochs[0].loss - 0.4).abs() < 1e-12, "{:?}", history.epochs[0]);
+    assert_eq!(history.epochs[0].accuracy, 0.8);
+}
+
+#[test]
+fn p14_validation_is_the_last_samples_every_epoch() {
+    // Samples 8 and 9 have losses 0.5 and 1.5; the first eight have other losses.
+    let x = logits_with_loss(&[0.1, 0.2, 0.3, 0.4, 0.1, 0.2, 0.3, 0.4, 0.5, 1.5]);
+    let y = Targets::classes(&[0; 10], 2).unwrap();
+    for seed in [1, 2, 3] {
+        let config =
+            FitConfig::default().with_epochs(2).with_batch_size(3).with_validation_split(0.2).with_seed(seed);
+        let history = logits_only().fit(&x, &y, &SoftmaxCrossEntropy, &mut adam(), &config).unwrap();
+        for epoch in &history.epochs {
+            assert!((epoch.val_loss.unwrap() - 1.0).abs() < 1e-12);
+            assert_eq!(epoch.val_accuracy, Some(0.5));
+            assert!((epoch.loss - 0.25).abs() < 1e-12, "training sees only the first 8");
+            assert_eq!(epoch.samples, 8);
+        }
+    }
+}
+
+#[test]
+fn p16_accuracy_compares_argmax_with_labels() {
+    let p = Tensor::from_array(ndarray::array![[0.7, 0.2, 0.1], [0.1, 0.1, 0.8], [0.2, 0.6, 0.2]]);
+    let y = Targets::classes(&[0, 1, 1], 3).unwrap();
+    let result = logits_only().evaluate(&p, &y, &SoftmaxCrossEntropy, 2).unwrap();
+    assert_eq!(result.correct, 2);
+    assert_eq!(result.accuracy, 2.0 / 3.0);
+}
+
+fn small_model(seed: u64) -> Sequential<f64> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    Sequential::new()
+        .add(Dense::new(3, 4, &mut rng).unwrap())
+        .add(ReLU::new())
+        .add(Dense::new(4, 2, &mut rng).unwrap())
+        .add(Softmax::new())
+}
+
+fn weights(model: &mut Sequential<f64>) -> Vec<f64> {
+    let mut all = Vec::new();
+    model.visit_params(&mut |p| all.extend(p.value.iter().copied()));
+    all
+}
+
+fn train_six(seed: u64) -> (Vec<f64>, f64) {
+    let x = Tensor::from_shape_vec(&[6, 3], (0..18).map(|i| (i as f64 * 0.37).sin()).collect()).unwrap();
+    let y = Targets::classes(&[0, 1, 1, 0, 1, 0], 2).unwrap();
+    let mut model = small_model(seed);
+    let config = FitConfig::default().with_batch_size(2).with_seed(seed);
+    let history = model.fit(&x, &y, &SoftmaxCrossEntropy, &mut adam(), &config).unwrap();
+    (weights(&mut model), history.epochs[0].loss)
+}
+
+#[test]
+fn p17_one_seed_gives_bit_identical_training() {
+    let (w1, loss1) = train_six(42);
+    let (w2, loss2) = train_six(42);
+    assert_eq!(w1, w2);
+    assert_eq!(loss1.to_bits(), loss2.to_bits());
+    let (w3, _) = train_six(43);
+    assert_ne!(w1, w3);
+}
+
+#[test]
+fn predict_returns_probabilities_from_the_softmax() {
+    let mut model = small_model(1);
+    let x = Tensor::from_shape_vec(&[5, 3], (0..15).map(|i| i as f64 / 7.0).collect()).unwrap();
+    let p = model.predict(&x, 2).unwrap();
+    assert_eq!(p.shape(), &[5, 2]);
+    for row in p.as_slice().chunks(2) {
+        assert!((row[0] + row[1] - 1.0).abs() < 1e-15);
+        assert!(row.iter().all(|&v| v > 0.0));
+    }
+}
+
+#[test]
+fn zero_epochs_is_an_error() {
+    let x = column(&[1.0]);
+    let y = Targets::classes(&[0], 2).unwrap();
+    let err =
+        logits_only().fit(&x, &y, &SoftmaxCrossEntropy, &mut adam(), &FitConfig::default().with_epochs(0));
+    assert!(matches!(err, Err(Error::Config { name: "epochs", .. })));
+}
+
+#[test]
+fn inputs_and_targets_of_different_counts_is_an_error() {
+    let x = Tensor::<f64>::zeros(&[3, 2]);
+    let y = Targets::classes(&[0, 1], 2).unwrap();
+    let err =
+        logits_only().fit(&x, &y, &SoftmaxCrossEntropy, &mut adam(), &FitConfig::default()).unwrap_err();
+    assert_eq!(err.to_string(), "data set: 3 input samples but 2 targets");
+}
+
+#[test]
+fn input_width_that_does_not_match_the_layer_names_both_shapes() {
+    let x = Tensor::<f64>::zeros(&[2, 5]);
+    let y = Targets::classes(&[0, 1], 2).unwrap();
+    let err =
+        small_model(0).fit(&x, &y, &SoftmaxCrossEntropy, &mut adam(), &FitConfig::default()).unwrap_err();
+    assert_eq!(err.to_string(), "layer dense_1: expected shape [2, 3], found [2, 5]");
+}
+
+#[test]
+fn one_epoch_on_an_mnist_subset_reaches_90_percent() {
+    let mnist = Mnist::load("data/mnist").unwrap();
+    let train = mnist.train_images.select(0..20_000).unwrap();
+    let train_y = Targets::classes(&mnist.train_labels[..20_000], 10).unwrap();
+    let test = mnist.test_images.select(0..2_000).unwrap();
+    let test_y = Targets::classes(&mnist.test_labels[..2_000], 10).unwrap();
+
+    let mut rng = StdRng::seed_from_u64(42);
+    let mut model = Sequential::<f32>::new()
+        .add(Flatten::new())
+        .add(Dense::new(784, 128, &mut rng).unwrap())
+        .add(ReLU::new())
+        .add(Dense::new(128, 64, &mut rng).unwrap())
+        .add(ReLU::new())
+        .add(Dense::new(64, 10, &mut rng).unwrap())
+        .add(Softmax::new());
+    let mut adam = Adam::new(AdamConfig::default()).unwrap();
+    let config = FitConfig::default().with_batch_size(64).with_seed(42);
+    model.fit(&train, &train_y, &SoftmaxCrossEntropy, &mut adam, &config).unwrap();
+    let result = model.evaluate(&test, &test_y, &SoftmaxCrossEntropy, 500).unwrap();
+    assert!(result.accuracy > 0.90, "accuracy {}", result.accuracy);
+
+    let p = model.predict(&test, 500).unwrap();
+    assert_eq!(p.shape(), &[2_000, 10]);
+}
