@@ -14,7 +14,8 @@ use crate::optim::Optimizer;
 use crate::tensor::{Float, Tensor};
 
 /// The settings of [`Sequential::fit`], with Keras's names and defaults
-/// (`epochs = 1`, `batch_size = 32`, `validation_split = 0.0`, `shuffle = true`), and `seed = 0`.
+/// (`epochs = 1`, `batch_size = 32`, `validation_split = 0.0`, `shuffle = true`,
+/// `initial_epoch = 0`), and `seed = 0`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FitConfig {
     /// Passes over the training samples.
@@ -25,13 +26,24 @@ pub struct FitConfig {
     pub validation_split: f64,
     /// Whether to visit the training samples in a new random order every epoch.
     pub shuffle: bool,
-    /// Seeds the shuffle.
+    /// Seeds the shuffle. Epoch `e`'s order depends only on `seed` and `e`, so training resumed
+    /// at `initial_epoch` visits the samples exactly as an uninterrupted run would.
     pub seed: u64,
+    /// The number of epochs already done: training runs epochs `initial_epoch + 1 ..= epochs`
+    /// (Keras's `initial_epoch`, for resuming).
+    pub initial_epoch: usize,
 }
 
 impl Default for FitConfig {
     fn default() -> Self {
-        FitConfig { epochs: 1, batch_size: 32, validation_split: 0.0, shuffle: true, seed: 0 }
+        FitConfig {
+            epochs: 1,
+            batch_size: 32,
+            validation_split: 0.0,
+            shuffle: true,
+            seed: 0,
+            initial_epoch: 0,
+        }
     }
 }
 
@@ -56,10 +68,21 @@ impl FitConfig {
     pub fn with_seed(self, seed: u64) -> Self {
         FitConfig { seed, ..self }
     }
+    /// Sets `initial_epoch`.
+    pub fn with_initial_epoch(self, initial_epoch: usize) -> Self {
+        FitConfig { initial_epoch, ..self }
+    }
 
     fn validate(&self) -> Result<()> {
         if self.epochs == 0 {
             return Err(Error::Config { name: "epochs", value: "0".into(), expected: "at least 1" });
+        }
+        if self.initial_epoch >= self.epochs {
+            return Err(Error::Config {
+                name: "initial_epoch",
+                value: self.initial_epoch.to_string(),
+                expected: "fewer than epochs",
+            });
         }
         if self.batch_size == 0 {
             return Err(Error::Config { name: "batch_size", value: "0".into(), expected: "at least 1" });
@@ -402,14 +425,14 @@ impl<F: Float> Sequential<F> {
         }
         let validation: Vec<usize> = (train_end..samples).collect();
         let mut batches = Batches::new(0..train_end);
-        let mut rng = StdRng::seed_from_u64(config.seed);
         let mut target_buffer = TargetBuffer::default();
         let mut history = History::default();
 
-        for epoch in 1..=config.epochs {
+        for epoch in config.initial_epoch + 1..=config.epochs {
             let start = Instant::now();
             if config.shuffle {
-                batches.shuffle(&mut rng);
+                batches.reset();
+                batches.shuffle(&mut epoch_rng(config.seed, epoch));
             }
             let (mut loss_sum, mut correct) = (0.0, 0);
             for (step, indices) in batches.iter(config.batch_size).enumerate() {
@@ -550,6 +573,12 @@ impl<F: Float> Sequential<F> {
         text += &format!("Total params: {total}\n");
         Ok(text)
     }
+}
+
+/// The random numbers of epoch `epoch`, a function of the seed and the epoch alone.
+fn epoch_rng(seed: u64, epoch: usize) -> StdRng {
+    // Spread consecutive epochs far apart in the seed space (the 64-bit golden ratio).
+    StdRng::seed_from_u64(seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
 }
 
 fn empty<F: Float>() -> ArrayD<F> {

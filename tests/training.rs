@@ -198,3 +198,22 @@ fn one_epoch_on_an_mnist_subset_reaches_90_percent() {
     let p = model.predict(&test, 500).unwrap();
     assert_eq!(p.shape(), &[2_000, 10]);
 }
+
+#[test]
+fn resuming_at_initial_epoch_gives_the_weights_of_an_uninterrupted_run() {
+    let x = Tensor::from_shape_vec(&[10, 3], (0..30).map(|i| (i as f64 * 0.71).cos()).collect()).unwrap();
+    let y = Targets::classes(&[0, 1, 1, 0, 1, 0, 0, 1, 1, 0], 2).unwrap();
+    let config = FitConfig::default().with_batch_size(3).with_seed(5).with_epochs(4);
+
+    let mut straight = small_model(9);
+    let mut adam_straight = adam();
+    straight.fit(&x, &y, &SoftmaxCrossEntropy, &mut adam_straight, &config).unwrap();
+
+    let mut resumed = small_model(9);
+    let mut adam_resumed = adam();
+    resumed.fit(&x, &y, &SoftmaxCrossEntropy, &mut adam_resumed, &config.with_epochs(2)).unwrap();
+    let history =
+        resumed.fit(&x, &y, &SoftmaxCrossEntropy, &mut adam_resumed, &config.with_initial_epoch(2)).unwrap();
+    assert_eq!(history.epochs.iter().map(|e| e.epoch).collect::<Vec<_>>(), [3, 4]);
+    assert_eq!(weights(&mut straight), weights(&mut resumed));
+}

@@ -53,6 +53,12 @@ impl Batches {
         Batches { order: indices.into_iter().collect() }
     }
 
+    /// Puts the indices back in increasing order, so that a shuffle that follows depends on
+    /// its random numbers alone and not on earlier shuffles.
+    pub fn reset(&mut self) {
+        self.order.sort_unstable();
+    }
+
     /// Puts the indices in a new random order drawn from `rng`.
     pub fn shuffle(&mut self, rng: &mut impl Rng) {
         self.order.shuffle(rng);
