@@ -347,6 +347,25 @@ impl<F: Float> Sequential<F> {
         self.gradients_for_batch(targets, loss).map(|(batch_loss, _)| batch_loss)
     }
 
+    /// One optimizer step on one batch, Keras's `train_on_batch`: [`Sequential::backprop`], then
+    /// `optimizer.step`. Returns the batch's mean loss, computed before the step.
+    ///
+    /// Once the model has seen a batch of this shape, the step allocates nothing on the heap.
+    ///
+    /// # Errors
+    /// As [`Sequential::backprop`] and [`Optimizer::step`]; on any error the weights are unchanged.
+    pub fn train_on_batch(
+        &mut self,
+        inputs: ArrayViewD<F>,
+        targets: TargetBatch<F>,
+        loss: &dyn Loss<F>,
+        optimizer: &mut dyn Optimizer<F>,
+    ) -> Result<F> {
+        let batch_loss = self.backprop(inputs, targets, loss)?;
+        optimizer.step(self)?;
+        Ok(batch_loss)
+    }
+
     /// The mean loss on one batch, through the same path as training but without gradients.
     ///
     /// # Errors

@@ -112,8 +112,7 @@ impl Images {
 
     /// All images scaled to `[0, 1]` as one tensor `[count, rows, cols]`.
     pub fn to_tensor<F: Float>(&self) -> Tensor<F> {
-        let scale = F::one() / F::from_f64(255.0);
-        let values = self.pixels.iter().map(|&p| F::from_f64(f64::from(p)) * scale).collect();
+        let values = self.pixels.iter().map(|&p| F::from_f64(f64::from(p) / 255.0)).collect();
         Tensor::from_shape_vec(&self.shape, values).unwrap_or_else(|_| unreachable!("shape checked in new"))
     }
 }
@@ -130,12 +129,16 @@ impl<F: Float> Features<F> for Images {
     fn gather(&self, indices: &[usize], batch: &mut ArrayD<F>) -> Result<()> {
         let size = self.shape[1] * self.shape[2];
         resize(batch, &[indices.len(), self.shape[1], self.shape[2]]);
-        let scale = F::one() / F::from_f64(255.0);
+        // One division per byte value, not per pixel: p / 255 rounded once, so 255 is exactly 1.
+        let mut scaled = [F::zero(); 256];
+        for (p, value) in scaled.iter_mut().enumerate() {
+            *value = F::from_f64(p as f64 / 255.0);
+        }
         let out = batch.as_slice_mut().unwrap_or_else(|| unreachable!("a resized buffer is contiguous"));
         for (row, &i) in out.chunks_exact_mut(size.max(1)).zip(indices) {
             let image = self.image(i).ok_or_else(|| out_of_range(i, self.shape[0]))?;
             for (x, &p) in row.iter_mut().zip(image) {
-                *x = F::from_f64(f64::from(p)) * scale;
+                *x = scaled[usize::from(p)];
             }
         }
         Ok(())

@@ -5,7 +5,7 @@ use ndarray::{Array1, Array2, ArrayD, ArrayViewD, Axis, Ix1};
 use rand::Rng;
 use rand_distr::{Distribution, Uniform};
 
-use super::{Layer, Mode, Param, resize, view2, view2_mut};
+use super::{Layer, Mode, Param, resize, view1_mut, view2, view2_mut};
 use crate::error::{Error, Result};
 use crate::tensor::Float;
 
@@ -156,8 +156,7 @@ impl<F: Float> Layer<F> for Dense<F> {
 
         let mut dw = view2_mut(self.weight.grad.view_mut(), &self.weight.name)?;
         general_mat_mul(F::one(), &x.t(), &g, F::one(), &mut dw);
-        let bias_error = self.bias_error();
-        let mut db = self.bias.grad.view_mut().into_dimensionality::<Ix1>().map_err(|_| bias_error)?;
+        let mut db = view1_mut(self.bias.grad.view_mut(), &self.bias.name)?;
         for row in g.axis_iter(Axis(0)) {
             db += &row;
         }

@@ -43,8 +43,7 @@ impl<F: Float> Layer<F> for Flatten {
             return Err(Error::shape("flatten input needs a batch axis", &[0], &[]));
         };
         resize(output, &[batch, rest.iter().product()]);
-        // Both are row-major, so flattening is a copy in order.
-        output.iter_mut().zip(input.iter()).for_each(|(y, &x)| *y = x);
+        copy_in_order(input, output);
         Ok(())
     }
 
@@ -60,10 +59,20 @@ impl<F: Float> Layer<F> for Flatten {
         }
         if let Some(grad_input) = grad_input {
             resize(grad_input, input.shape());
-            grad_input.iter_mut().zip(grad_output.iter()).for_each(|(dx, &dy)| *dx = dy);
+            copy_in_order(grad_output, grad_input);
         }
         Ok(())
     }
 
     fn visit_params(&mut self, _visit: &mut dyn FnMut(&mut Param<F>)) {}
+}
+
+/// Copies `from` into `to` element by element in row-major order (the shapes may differ,
+/// the element counts may not).
+fn copy_in_order<F: Float>(from: ArrayViewD<F>, to: &mut ArrayD<F>) {
+    match (from.as_slice(), to.as_slice_mut()) {
+        (Some(from), Some(to)) => to.copy_from_slice(from),
+        // A strided input (a view of a bigger array) takes the element-by-element path.
+        (_, _) => to.iter_mut().zip(from.iter()).for_each(|(y, &x)| *y = x),
+    }
 }

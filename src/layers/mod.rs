@@ -16,7 +16,7 @@ pub use flatten::Flatten;
 pub use relu::ReLU;
 pub use softmax::Softmax;
 
-use ndarray::{ArrayD, ArrayView2, ArrayViewD, ArrayViewMut2, ArrayViewMutD, Ix2, IxDyn};
+use ndarray::{ArrayD, ArrayView2, ArrayViewD, ArrayViewMut1, ArrayViewMut2, ArrayViewMutD, Ix1, Ix2, IxDyn};
 
 use crate::error::{Error, Result};
 use crate::tensor::Float;
@@ -152,13 +152,7 @@ pub fn resize<F: Float>(buffer: &mut ArrayD<F>, shape: &[usize]) {
 
 /// Views an n-dimensional array as a matrix, or says which array was not 2-D.
 pub(crate) fn view2<'a, F: Float>(array: ArrayViewD<'a, F>, what: &str) -> Result<ArrayView2<'a, F>> {
-    if array.ndim() != 2 {
-        return Err(Error::Shape {
-            context: format!("{what} must be 2-D"),
-            expected: vec![],
-            found: array.shape().to_vec(),
-        });
-    }
+    check_ndim(array.shape(), 2, what)?;
     Ok(array.into_dimensionality::<Ix2>().unwrap_or_else(|_| unreachable!("checked to be 2-D")))
 }
 
@@ -167,12 +161,22 @@ pub(crate) fn view2_mut<'a, F: Float>(
     array: ArrayViewMutD<'a, F>,
     what: &str,
 ) -> Result<ArrayViewMut2<'a, F>> {
-    if array.ndim() != 2 {
-        return Err(Error::Shape {
-            context: format!("{what} must be 2-D"),
-            expected: vec![],
-            found: array.shape().to_vec(),
-        });
-    }
+    check_ndim(array.shape(), 2, what)?;
     Ok(array.into_dimensionality::<Ix2>().unwrap_or_else(|_| unreachable!("checked to be 2-D")))
+}
+
+/// A writable view of a vector, or says which array was not 1-D.
+pub(crate) fn view1_mut<'a, F: Float>(
+    array: ArrayViewMutD<'a, F>,
+    what: &str,
+) -> Result<ArrayViewMut1<'a, F>> {
+    check_ndim(array.shape(), 1, what)?;
+    Ok(array.into_dimensionality::<Ix1>().unwrap_or_else(|_| unreachable!("checked to be 1-D")))
+}
+
+fn check_ndim(shape: &[usize], ndim: usize, what: &str) -> Result<()> {
+    if shape.len() == ndim {
+        return Ok(());
+    }
+    Err(Error::Shape { context: format!("{what} must be {ndim}-D"), expected: vec![], found: shape.to_vec() })
 }

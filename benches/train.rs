@@ -1,0 +1,139 @@
+//! Training and inference throughput of the tutorial network (784-128-64-10, Adam), in samples
+//! per second, next to the rate its matrix products alone allow on the same shapes.
+//!
+//! ```text
+//! cargo bench --bench train
+//! ```
+
+use std::hint::black_box;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use ferronet::data::{Mnist, Targets};
+use ferronet::layers::Layer;
+use ferronet::layers::{Dense, Flatten, ReLU, Softmax};
+use ferronet::loss::{SoftmaxCrossEntropy, TargetBatch};
+use ferronet::optim::{Adam, AdamConfig, Optimizer};
+use ferronet::{FitConfig, Sequential};
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array2, ArrayD, IxDyn};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+const BATCHES: [usize; 3] = [64, 128, 256];
+
+fn tutorial_model(seed: u64) -> Sequential<f32> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    Sequential::new()
+        .add(Flatten::new())
+        .add(Dense::new(784, 128, &mut rng).unwrap())
+        .add(ReLU::new())
+        .add(Dense::new(128, 64, &mut rng).unwrap())
+        .add(ReLU::new())
+        .add(Dense::new(64, 10, &mut rng).unwrap())
+        .add(Softmax::new())
+}
+
+fn random_batch(batch: usize, rng: &mut StdRng) -> (ArrayD<f32>, Vec<usize>) {
+    let x = ArrayD::from_shape_simple_fn(IxDyn(&[batch, 28, 28]), || rng.random::<f32>());
+    let y = (0..batch).map(|_| rng.random_range(0..10)).collect();
+    (x, y)
+}
+
+/// One training step: forward, fused loss, backward, Adam.
+fn train_step(c: &mut Criterion) {
+    let mut group = c.benchmark_group("train_step");
+    for batch in BATCHES {
+        let mut rng = StdRng::seed_from_u64(1);
+        let (x, y) = random_batch(batch, &mut rng);
+        let mut model = tutorial_model(42);
+        let mut adam = Adam::new(AdamConfig::default()).unwrap();
+        group.throughput(Throughput::Elements(batch as u64));
+        group.bench_function(BenchmarkId::from_parameter(batch), |b| {
+            b.iter(|| {
+                model
+                    .train_on_batch(x.view(), TargetBatch::Classes(&y), &SoftmaxCrossEntropy, &mut adam)
+                    .unwrap()
+            })
+        });
+    }
+    group.finish();
+}
+
+/// One Adam update of the tutorial network's 109,386 parameters.
+fn adam_step(c: &mut Criterion) {
+    let mut model = tutorial_model(42);
+    let mut adam = Adam::new(AdamConfig::default()).unwrap();
+    model.visit_params(&mut |p| p.grad.fill(1e-3));
+    let mut group = c.benchmark_group("adam_step");
+    group.throughput(Throughput::Elements(109_386));
+    group.bench_function("tutorial_params", |b| b.iter(|| adam.step(&mut model).unwrap()));
+    group.finish();
+}
+
+/// The matrix products of one training step alone, on the same shapes, into buffers made once:
+/// forward x W for three layers, dW = x^T G for three, dX = G W^T for the two upper layers.
+fn matmul_only(c: &mut Criterion) {
+    let mut group = c.benchmark_group("matmul_only");
+    let sizes = [(784, 128), (128, 64), (64, 10)];
+    for batch in BATCHES {
+        let mut rng = StdRng::seed_from_u64(2);
+        let mut fill =
+            |r: usize, c: usize| Array2::from_shape_simple_fn((r, c), || rng.random::<f32>() - 0.5);
+        let weights: Vec<Array2<f32>> = sizes.iter().map(|&(i, o)| fill(i, o)).collect();
+        let mut grads: Vec<Array2<f32>> = sizes.iter().map(|&(i, o)| fill(i, o)).collect();
+        let inputs: Vec<Array2<f32>> = sizes.iter().map(|&(i, _)| fill(batch, i)).collect();
+        let mut outputs: Vec<Array2<f32>> = sizes.iter().map(|&(_, o)| fill(batch, o)).collect();
+        let mut input_grads: Vec<Array2<f32>> = sizes.iter().map(|&(i, _)| fill(batch, i)).collect();
+        group.throughput(Throughput::Elements(batch as u64));
+        group.bench_function(BenchmarkId::from_parameter(batch), |b| {
+            b.iter(|| {
+                for l in 0..3 {
+                    general_mat_mul(1.0, &inputs[l], &weights[l], 0.0, &mut outputs[l]);
+                }
+                for l in (0..3).rev() {
+                    general_mat_mul(1.0, &inputs[l].t(), &outputs[l], 1.0, &mut grads[l]);
+                    if l > 0 {
+                        general_mat_mul(1.0, &outputs[l], &weights[l].t(), 0.0, &mut input_grads[l]);
+                    }
+                }
+                black_box(&grads);
+            })
+        });
+    }
+    group.finish();
+}
+
+/// One epoch of the tutorial on the shipped MNIST: 48,000 training samples in batches of 64,
+/// then validation on the other 12,000.
+fn epoch(c: &mut Criterion) {
+    let mnist = Mnist::load("data/mnist").unwrap();
+    let y = Targets::classes(&mnist.train_labels, 10).unwrap();
+    let mut model = tutorial_model(42);
+    let mut adam = Adam::new(AdamConfig::default()).unwrap();
+    let config = FitConfig::default().with_batch_size(64).with_validation_split(0.2).with_seed(42);
+    let mut group = c.benchmark_group("epoch");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(48_000));
+    group.bench_function("mnist_48k_batch_64", |b| {
+        b.iter(|| model.fit(&mnist.train_images, &y, &SoftmaxCrossEntropy, &mut adam, &config).unwrap())
+    });
+    group.finish();
+}
+
+/// `predict` over the 10,000 test images.
+fn predict(c: &mut Criterion) {
+    let mnist = Mnist::load("data/mnist").unwrap();
+    let mut model = tutorial_model(42);
+    let mut group = c.benchmark_group("predict");
+    group.sample_size(20);
+    group.throughput(Throughput::Elements(10_000));
+    for batch in [256, 1000] {
+        group.bench_function(BenchmarkId::new("mnist_test_10k", batch), |b| {
+            b.iter(|| model.predict(&mnist.test_images, batch).unwrap())
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, train_step, adam_step, matmul_only, epoch, predict);
+criterion_main!(benches);
