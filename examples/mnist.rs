@@ -9,6 +9,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use ferronet::callbacks::LambdaCallback;
 use ferronet::data::{Images, Mnist, Targets};
 use ferronet::layers::{Dense, Flatten, ReLU, Softmax};
 use ferronet::loss::SoftmaxCrossEntropy;
@@ -84,9 +85,9 @@ fn run(args: &Args) -> ferronet::Result<()> {
         .with_batch_size(args.batch_size)
         .with_validation_split(0.2)
         .with_seed(args.seed);
-    let mut print_epoch = |log: &EpochLog| {
+    let mut print_epoch = LambdaCallback::new().on_epoch(|log: &EpochLog| {
         println!("{log} - {:.0} samples/s", log.samples as f64 / log.seconds);
-    };
+    });
     let history = model.fit_with(
         &mnist.train_images,
         &train_targets,

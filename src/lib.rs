@@ -69,17 +69,20 @@
 //! loss or model against central differences in `f64`.
 #![warn(missing_docs)]
 
+pub mod callbacks;
 pub mod data;
 pub mod error;
 pub mod gradcheck;
 pub mod layers;
 pub mod loss;
+pub mod metrics;
 pub mod model;
 pub mod optim;
 pub mod tensor;
 
+pub use callbacks::{Callback, Control};
 pub use error::{Error, Result};
-pub use model::{Callback, Control, EpochLog, Evaluation, FitConfig, History, Sequential};
+pub use model::{EpochLog, Evaluation, FitConfig, History, Sequential};
 pub use tensor::{Float, Tensor};
 
 /// The README's usage snippet, compiled and run as a doc test.

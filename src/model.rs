@@ -6,6 +6,7 @@ use ndarray::{ArrayD, ArrayViewD, Axis};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
+use crate::callbacks::{BatchLog, Callback, Control};
 use crate::data::{Batches, Features, TargetBuffer, Targets, split_point};
 use crate::error::{Error, Result};
 use crate::layers::{Layer, Mode, Param, resize, view2};
@@ -150,30 +151,6 @@ impl History {
     /// Validation accuracy per epoch (empty without a validation split).
     pub fn val_accuracy(&self) -> Vec<f64> {
         self.epochs.iter().filter_map(|e| e.val_accuracy).collect()
-    }
-}
-
-/// Whether training goes on after a callback.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Control {
-    /// Go on.
-    Continue,
-    /// Stop after this epoch.
-    Stop,
-}
-
-/// Hooks into [`Sequential::fit_with`]; each method does nothing unless overridden.
-pub trait Callback {
-    /// Called after each epoch with its log and the history so far (which already holds it).
-    fn on_epoch_end(&mut self, _log: &EpochLog, _history: &History) -> Control {
-        Control::Continue
-    }
-}
-
-impl<T: FnMut(&EpochLog)> Callback for T {
-    fn on_epoch_end(&mut self, log: &EpochLog, _history: &History) -> Control {
-        self(log);
-        Control::Continue
     }
 }
 
@@ -410,7 +387,8 @@ impl<F: Float> Sequential<F> {
         self.fit_with(x, y, loss, optimizer, config, &mut [])
     }
 
-    /// Trains the model for `config.epochs` passes over `x` and `y`, calling `callbacks` after each epoch.
+    /// Trains the model for `config.epochs` passes over `x` and `y`, calling `callbacks` at the
+    /// start and end of training, of each epoch, and after each batch.
     ///
     /// The last `validation_split` of the samples is held out before anything is shuffled
     /// (as Keras does) and evaluated after every epoch. The training samples are visited in
@@ -430,7 +408,7 @@ impl<F: Float> Sequential<F> {
         loss: &dyn Loss<F>,
         optimizer: &mut dyn Optimizer<F>,
         config: &FitConfig,
-        callbacks: &mut [&mut dyn Callback],
+        callbacks: &mut [&mut dyn Callback<F>],
     ) -> Result<History> {
         config.validate()?;
         self.check_data(x, y)?;
@@ -447,13 +425,21 @@ impl<F: Float> Sequential<F> {
         let mut target_buffer = TargetBuffer::default();
         let mut history = History::default();
 
+        for callback in callbacks.iter_mut() {
+            callback.on_train_begin(config);
+        }
+        let steps = train_end.div_ceil(config.batch_size);
         for epoch in config.initial_epoch + 1..=config.epochs {
             let start = Instant::now();
+            for callback in callbacks.iter_mut() {
+                callback.on_epoch_begin(epoch);
+            }
             if config.shuffle {
                 batches.reset();
                 batches.shuffle(&mut epoch_rng(config.seed, epoch));
             }
-            let (mut loss_sum, mut correct) = (0.0, 0);
+            let (mut loss_sum, mut correct, mut seen) = (0.0, 0, 0);
+            let mut stop = false;
             for (step, indices) in batches.iter(config.batch_size).enumerate() {
                 x.gather(indices, &mut self.activations[0])?;
                 let targets = target_buffer.gather(y, indices)?;
@@ -465,6 +451,24 @@ impl<F: Float> Sequential<F> {
                 optimizer.step(self)?;
                 loss_sum += batch_loss.to_f64() * indices.len() as f64;
                 correct += batch_correct;
+                seen += indices.len();
+                if !callbacks.is_empty() {
+                    let log = BatchLog {
+                        epoch,
+                        step: step + 1,
+                        steps,
+                        samples: seen,
+                        loss: loss_sum / seen as f64,
+                        accuracy: correct as f64 / seen as f64,
+                        seconds: start.elapsed().as_secs_f64(),
+                    };
+                    for callback in callbacks.iter_mut() {
+                        stop |= callback.on_batch_end(&log) == Control::Stop;
+                    }
+                }
+                if stop {
+                    break;
+                }
             }
             let validated = if validation.is_empty() {
                 None
@@ -474,21 +478,23 @@ impl<F: Float> Sequential<F> {
             let log = EpochLog {
                 epoch,
                 epochs: config.epochs,
-                loss: loss_sum / train_end as f64,
-                accuracy: correct as f64 / train_end as f64,
+                loss: loss_sum / seen as f64,
+                accuracy: correct as f64 / seen as f64,
                 val_loss: validated.map(|v| v.loss),
                 val_accuracy: validated.map(|v| v.accuracy),
-                samples: train_end,
+                samples: seen,
                 seconds: start.elapsed().as_secs_f64(),
             };
             history.epochs.push(log);
-            let mut stop = false;
             for callback in callbacks.iter_mut() {
-                stop |= callback.on_epoch_end(&log, &history) == Control::Stop;
+                stop |= callback.on_epoch_end(&log, &history, self) == Control::Stop;
             }
             if stop {
                 break;
             }
+        }
+        for callback in callbacks.iter_mut() {
+            callback.on_train_end(&history, self);
         }
         Ok(history)
     }
