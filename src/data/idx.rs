@@ -41,6 +41,8 @@ const LABELS_MAGIC: u32 = 0x0000_0801;
 /// Deflate cannot expand data by more than about 1032:1, so a gzip stream of `n` bytes decompresses
 /// to at most `n * 1032` bytes. Reservations for decompressed data are capped by this bound.
 const MAX_DEFLATE_RATIO: usize = 1032;
+/// The most memory reserved ahead of decompressed data (64 MiB, more than MNIST's largest file).
+const MAX_RESERVE: usize = 64 << 20;
 
 /// An IDX array of unsigned bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,10 +163,11 @@ fn parse_gzip(bytes: &[u8], path: &Path, expected: Option<u32>) -> Result<IdxArr
     }
     let dims = read_dims(&dim_bytes, path)?;
     let size = payload_size(&dims, path)?;
-    // One byte more than the header claims is enough to tell an exact payload from trailing bytes;
-    // the reservation is capped by what the compressed bytes could possibly hold.
+    // One byte more than the header claims is enough to tell an exact payload from trailing bytes.
+    // The reservation is capped by what the compressed bytes could possibly hold and by
+    // MAX_RESERVE: beyond that the buffer grows only as decompressed bytes actually arrive.
     let limit = size.saturating_add(1);
-    let reserve = size.min(bytes.len().saturating_mul(MAX_DEFLATE_RATIO));
+    let reserve = size.min(bytes.len().saturating_mul(MAX_DEFLATE_RATIO)).min(MAX_RESERVE);
     let data = read_at_most(&mut decoder, limit, reserve, path)?;
     check_payload(path, content, &dims, header_len, size, data.len(), true)?;
     Ok(IdxArray { dims, data })
