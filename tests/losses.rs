@@ -1,8 +1,8 @@
-//! The fused softmax cross-entropy: values from ../shared/cases/pitfalls.md (P1, P2, P4, P5)
-//! and closed forms.
+//! The losses: values from ../shared/cases/pitfalls.md (P1-P5) and closed forms.
+//! tests/reference.rs checks them further against values computed by JAX.
 
 use ferronet::layers::{Layer, Mode, Softmax};
-use ferronet::loss::{Loss, SoftmaxCrossEntropy, TargetBatch};
+use ferronet::loss::{CategoricalCrossEntropy, Loss, SoftmaxCrossEntropy, TargetBatch};
 use ndarray::{Array2, ArrayD, array};
 
 fn loss_and_grad<F: ferronet::Float>(z: &Array2<F>, targets: TargetBatch<F>) -> (F, ArrayD<F>) {
@@ -101,5 +101,101 @@ fn probability_width_mismatch_is_an_error() {
         TargetBatch::Probabilities(y.view()),
         None,
     );
+    assert!(matches!(err, Err(ferronet::Error::Shape { .. })));
+}
+
+fn cce<F: ferronet::Float>(p: &Array2<F>, targets: TargetBatch<F>) -> (F, ArrayD<F>) {
+    let mut grad = ArrayD::zeros(vec![0]);
+    let loss = CategoricalCrossEntropy.loss(p.view(), targets, Some(&mut grad)).unwrap();
+    (loss, grad)
+}
+
+// P3: Keras clips to [1e-7, 1 - 1e-7]; a target whose probability is 0 costs -ln(1e-7).
+// Python: -math.log(1e-7) = 16.11809565095832; in f32, -ln(f32(1e-7)) = 16.118095.
+#[test]
+fn p3_zero_probability_on_the_target_costs_minus_ln_1e_minus_7() {
+    let (loss, grad) = cce(&array![[1.0f64, 0.0, 0.0]], TargetBatch::Classes(&[1]));
+    assert_eq!(loss, 16.11809565095832);
+    assert!(grad.iter().all(|g| g.is_finite()), "{grad}");
+    let (loss, _) = cce(&array![[1.0f32, 0.0, 0.0]], TargetBatch::Classes(&[1]));
+    assert_eq!(loss, 16.118095);
+}
+
+// P3: a perfect prediction is clipped to 1 - 1e-7: -math.log(1 - 1e-7) = 1.0000000494736474e-07.
+// In f32, 1 - 1e-7 rounds to 1 - 2^-23 and -ln of it is 1.1920929e-7.
+#[test]
+fn p3_a_perfect_prediction_costs_the_upper_clip() {
+    let (loss, grad) = cce(&array![[1.0f64, 0.0, 0.0]], TargetBatch::Classes(&[0]));
+    assert_eq!(loss, 1.0000000494736474e-07);
+    assert!(grad.iter().all(|g| g.is_finite()), "{grad}");
+    let (loss, _) = cce(&array![[1.0f32, 0.0, 0.0]], TargetBatch::Classes(&[0]));
+    assert_eq!(loss, 1.1920929e-7);
+}
+
+// The clip-mask convention: where the clip moves p, the derivative of clip is 0.
+#[test]
+fn cce_gradient_is_zero_where_the_clip_moved_the_probability() {
+    let (_, grad) = cce(&array![[1.0f64, 0.0, 0.0], [0.0, 1.0, 0.0]], TargetBatch::Classes(&[0, 0]));
+    assert_eq!(grad.as_slice().unwrap(), &[0.0; 6]);
+}
+
+// Inside the clip: dL/dp = -y / (N p). p = 0.75 on the target, N = 2: -1 / (2 * 0.75) = -2/3;
+// loss -ln(0.75) / 2 + -ln(0.5) / 2 = (0.2876820724517809 + 0.6931471805599453) / 2.
+#[test]
+fn cce_gradient_is_minus_target_over_n_times_probability() {
+    let p = array![[0.25f64, 0.75], [0.5, 0.5]];
+    let (loss, grad) = cce(&p, TargetBatch::Classes(&[1, 0]));
+    assert!((loss - 0.4904146265058631).abs() < 1e-15, "{loss}");
+    let expected = [0.0, -2.0 / 3.0, -1.0, 0.0];
+    for (g, e) in grad.iter().zip(expected) {
+        assert!((g - e).abs() < 1e-15, "{grad}");
+    }
+}
+
+// Soft targets weigh every log: y = [0.2, 0.8], p = [0.5, 0.5]: -(0.2 + 0.8) ln 0.5 = ln 2,
+// gradient [-0.2 / 0.5, -0.8 / 0.5] = [-0.4, -1.6].
+#[test]
+fn cce_soft_targets_weigh_every_class() {
+    let y = array![[0.2f64, 0.8]];
+    let (loss, grad) = cce(&array![[0.5f64, 0.5]], TargetBatch::Probabilities(y.view()));
+    assert!((loss - std::f64::consts::LN_2).abs() < 1e-16, "{loss}");
+    assert!((grad[[0, 0]] + 0.4).abs() < 1e-16 && (grad[[0, 1]] + 1.6).abs() < 1e-15, "{grad}");
+}
+
+#[test]
+fn cce_class_indices_and_one_hot_rows_agree() {
+    let p = array![[0.2f64, 0.7, 0.1], [0.5, 0.25, 0.25]];
+    let one_hot = array![[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
+    let (a, ga) = cce(&p, TargetBatch::Classes(&[1, 2]));
+    let (b, gb) = cce(&p, TargetBatch::Probabilities(one_hot.view()));
+    assert_eq!(a, b);
+    assert_eq!(ga, gb);
+}
+
+#[test]
+fn cce_a_nan_probability_gives_a_nan_loss_not_a_clipped_one() {
+    let (loss, _) = cce(&array![[f64::NAN, 0.5]], TargetBatch::Classes(&[0]));
+    assert!(loss.is_nan());
+}
+
+#[test]
+fn cce_folds_in_no_activation() {
+    assert_eq!(Loss::<f32>::fused_activation(&CategoricalCrossEntropy), None);
+}
+
+#[test]
+fn cce_targets_that_do_not_fit_are_errors() {
+    let p = Array2::<f32>::from_elem((2, 3), 1.0 / 3.0);
+    let wide = Array2::<f32>::zeros((2, 4));
+    let loss = CategoricalCrossEntropy;
+    assert!(matches!(
+        loss.loss(p.view(), TargetBatch::Classes(&[0]), None),
+        Err(ferronet::Error::Shape { .. })
+    ));
+    assert!(matches!(
+        loss.loss(p.view(), TargetBatch::Classes(&[0, 3]), None),
+        Err(ferronet::Error::Data(_))
+    ));
+    let err = loss.loss(p.view(), TargetBatch::Probabilities(wide.view()), None);
     assert!(matches!(err, Err(ferronet::Error::Shape { .. })));
 }

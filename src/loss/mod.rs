@@ -1,12 +1,23 @@
 //! Losses: the [`Loss`] trait, the targets a batch carries, and one file per loss.
+//!
+//! | loss | takes | final layer it folds in |
+//! | --- | --- | --- |
+//! | [`SoftmaxCrossEntropy`] | logits, one class per sample | [`Softmax`](crate::layers::Softmax) |
+//! | [`CategoricalCrossEntropy`] | probabilities, one class per sample | none |
+//!
+//! Every loss takes its targets as class indices or as rows of probabilities
+//! ([`TargetBatch`]); a count or width that does not fit the predictions is an error.
 
+mod categorical_cross_entropy;
 mod softmax_cross_entropy;
 
+pub use categorical_cross_entropy::CategoricalCrossEntropy;
 pub use softmax_cross_entropy::SoftmaxCrossEntropy;
 
-use ndarray::{ArrayD, ArrayView2};
+use ndarray::{ArrayD, ArrayView2, ArrayViewMut2};
 
 use crate::error::{Error, Result};
+use crate::layers::{resize, view2_mut};
 use crate::tensor::{Float, argmax};
 
 /// The targets of one batch: a class index per row, or a row of probabilities per row
@@ -51,6 +62,15 @@ impl<F: Float> TargetBatch<'_, F> {
             }
         }
         Ok(())
+    }
+
+    /// The target probability of class `j` for sample `i`: 1 or 0 for a class index (its
+    /// one-hot row), the row's entry otherwise.
+    pub fn probability(&self, i: usize, j: usize) -> F {
+        match self {
+            TargetBatch::Classes(labels) => F::from_f64(f64::from(u8::from(labels[i] == j))),
+            TargetBatch::Probabilities(p) => p[[i, j]],
+        }
     }
 
     /// The class of sample `i`: its index, or the argmax of its probability row.
@@ -109,4 +129,17 @@ pub trait Loss<F: Float = f32> {
         }
         Ok(correct)
     }
+}
+
+/// Shapes a loss's gradient buffer to `[rows, width]` and lends it as a matrix.
+pub(crate) fn gradient_matrix<F: Float>(
+    grad: Option<&mut ArrayD<F>>,
+    rows: usize,
+    width: usize,
+) -> Result<Option<ArrayViewMut2<'_, F>>> {
+    grad.map(|buffer| {
+        resize(buffer, &[rows, width]);
+        view2_mut(buffer.view_mut(), "loss gradient")
+    })
+    .transpose()
 }
