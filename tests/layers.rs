@@ -1,7 +1,7 @@
 //! Exact layer values: ReLU at 0 (P8) and the Glorot initialisation (P9) of
-//! ../shared/cases/pitfalls.md.
+//! ../shared/cases/pitfalls.md, and the sigmoid at the ends of its range.
 
-use ferronet::layers::{Dense, Layer, Mode, ReLU};
+use ferronet::layers::{Dense, Layer, Mode, ReLU, Sigmoid};
 use ndarray::{ArrayD, array};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -35,4 +35,38 @@ fn p9_glorot_uniform_bound_and_variance_for_784_to_128() {
     let expected = 0.0021929824561403508;
     assert!((variance / expected - 1.0).abs() < 0.02, "variance {variance}, expected {expected}");
     assert!(dense.bias().value.iter().all(|&b| b == 0.0), "the bias starts at zero");
+}
+
+fn sigmoid<F: ferronet::Float>(x: ArrayD<F>) -> ArrayD<F> {
+    let mut y = ArrayD::zeros(vec![0]);
+    Sigmoid::new().forward(x.view(), &mut y, Mode::Infer).unwrap();
+    y
+}
+
+// exp(1e4) overflows in both precisions; the stable form gives 0 and 1 exactly.
+#[test]
+fn sigmoid_of_plus_minus_1e4_is_exactly_0_and_1() {
+    assert_eq!(sigmoid(array![[-1e4f64, 0.0, 1e4]].into_dyn()), array![[0.0, 0.5, 1.0]].into_dyn());
+    assert_eq!(sigmoid(array![[-1e4f32, 0.0, 1e4]].into_dyn()), array![[0.0f32, 0.5, 1.0]].into_dyn());
+}
+
+// Python: math.exp(-40) / (1 + math.exp(-40)) = 4.248354255291589e-18; in f32,
+// sigmoid(-20) = 2.0611537e-09. Computing 1 - sigmoid(40) would give 0.
+#[test]
+fn sigmoid_of_a_large_negative_input_keeps_full_precision() {
+    let y = sigmoid(array![[-40.0f64]].into_dyn())[[0, 0]];
+    assert!((y / 4.248354255291589e-18 - 1.0).abs() < 1e-15, "{y}");
+    assert_eq!(sigmoid(array![[-20.0f32]].into_dyn())[[0, 0]], 2.0611537e-9);
+}
+
+// dx = dy * y * (1 - y): at x = 0, y = 1/2 and the slope is 1/4; at x = ln 3, y = 3/4, slope 3/16.
+#[test]
+fn sigmoid_backward_is_upstream_times_y_times_one_minus_y() {
+    let x = array![[0.0f64, 3f64.ln()]].into_dyn();
+    let y = sigmoid(x.clone());
+    let mut dx = ArrayD::zeros(vec![0]);
+    let dy = array![[2.0, 1.0]].into_dyn();
+    Sigmoid::new().backward(x.view(), y.view(), dy.view(), Some(&mut dx)).unwrap();
+    assert_eq!(dx[[0, 0]], 0.5);
+    assert!((dx[[0, 1]] - 3.0 / 16.0).abs() < 1e-16, "{dx}");
 }

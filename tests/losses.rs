@@ -2,13 +2,22 @@
 //! tests/reference.rs checks them further against values computed by JAX.
 
 use ferronet::layers::{Layer, Mode, Softmax};
-use ferronet::loss::{CategoricalCrossEntropy, Loss, SoftmaxCrossEntropy, TargetBatch};
+use ferronet::loss::{BinaryCrossEntropy, CategoricalCrossEntropy, Loss, SoftmaxCrossEntropy, TargetBatch};
 use ndarray::{Array2, ArrayD, array};
 
-fn loss_and_grad<F: ferronet::Float>(z: &Array2<F>, targets: TargetBatch<F>) -> (F, ArrayD<F>) {
+/// The loss and its gradient.
+fn evaluate<F: ferronet::Float>(
+    loss: &dyn Loss<F>,
+    z: &Array2<F>,
+    targets: TargetBatch<F>,
+) -> (F, ArrayD<F>) {
     let mut grad = ArrayD::zeros(vec![0]);
-    let loss = SoftmaxCrossEntropy.loss(z.view(), targets, Some(&mut grad)).unwrap();
-    (loss, grad)
+    let value = loss.loss(z.view(), targets, Some(&mut grad)).unwrap();
+    (value, grad)
+}
+
+fn loss_and_grad<F: ferronet::Float>(z: &Array2<F>, targets: TargetBatch<F>) -> (F, ArrayD<F>) {
+    evaluate(&SoftmaxCrossEntropy, z, targets)
 }
 
 #[test]
@@ -105,9 +114,7 @@ fn probability_width_mismatch_is_an_error() {
 }
 
 fn cce<F: ferronet::Float>(p: &Array2<F>, targets: TargetBatch<F>) -> (F, ArrayD<F>) {
-    let mut grad = ArrayD::zeros(vec![0]);
-    let loss = CategoricalCrossEntropy.loss(p.view(), targets, Some(&mut grad)).unwrap();
-    (loss, grad)
+    evaluate(&CategoricalCrossEntropy, p, targets)
 }
 
 // P3: Keras clips to [1e-7, 1 - 1e-7]; a target whose probability is 0 costs -ln(1e-7).
@@ -198,4 +205,116 @@ fn cce_targets_that_do_not_fit_are_errors() {
     ));
     let err = loss.loss(p.view(), TargetBatch::Probabilities(wide.view()), None);
     assert!(matches!(err, Err(ferronet::Error::Shape { .. })));
+}
+
+fn bce<F: ferronet::Float>(z: &Array2<F>, targets: TargetBatch<F>) -> (F, ArrayD<F>) {
+    evaluate(&BinaryCrossEntropy, z, targets)
+}
+
+// l(z, y) = max(z, 0) - z y + ln(1 + exp(-|z|)): l(1e4, 1) = 0 and l(-1e4, 1) = 1e4, mean 5000;
+// gradient (sigmoid(z) - y) / N = [0, -1/2]. A naive ln(sigmoid(-1e4)) is ln 0 = -inf.
+#[test]
+fn bce_logits_of_plus_minus_1e4_give_exact_finite_losses() {
+    let (loss, grad) = bce(&array![[1e4f64], [-1e4]], TargetBatch::Classes(&[1, 1]));
+    assert_eq!(loss, 5000.0);
+    assert_eq!(grad.as_slice().unwrap(), &[0.0, -0.5]);
+    let (loss, grad) = bce(&array![[1e4f32], [-1e4]], TargetBatch::Classes(&[1, 1]));
+    assert_eq!(loss, 5000.0);
+    assert_eq!(grad.as_slice().unwrap(), &[0.0, -0.5]);
+}
+
+// Python: math.log1p(math.exp(-2)) = 0.1269280110429725 (z = 2, y = 1) and
+// 1.5 + math.log1p(math.exp(-1.5)) = 1.7014132779827524 (z = -1.5, y = 1); the mean of the two.
+#[test]
+fn bce_matches_minus_log_sigmoid_of_the_logit() {
+    let (loss, _) = bce(&array![[2.0f64], [-1.5]], TargetBatch::Classes(&[1, 1]));
+    assert!((loss - (0.1269280110429725 + 1.7014132779827524) / 2.0).abs() < 1e-15, "{loss}");
+}
+
+// z = 40, y = 1: the gradient is sigmoid(40) - 1 = -sigmoid(-40) = -4.248354255291589e-18.
+// Computed as a difference from 1 it would be exactly 0.
+#[test]
+fn bce_gradient_of_a_confident_right_output_keeps_its_precision() {
+    let (_, grad) = bce(&array![[40.0f64]], TargetBatch::Classes(&[1]));
+    assert!((grad[[0, 0]] / -4.248354255291589e-18 - 1.0).abs() < 1e-15, "{grad}");
+}
+
+// A soft target 0.25 at z = 0: -0.25 ln(1/2) - 0.75 ln(1/2) = ln 2, gradient 1/2 - 1/4.
+#[test]
+fn bce_soft_target_between_0_and_1() {
+    let y = array![[0.25f64]];
+    let (loss, grad) = bce(&array![[0.0f64]], TargetBatch::Probabilities(y.view()));
+    assert_eq!(loss, std::f64::consts::LN_2);
+    assert_eq!(grad[[0, 0]], 0.25);
+}
+
+// Multi-label, 2 samples x 3 outputs, logits 0, every target 1: each output costs ln 2, the
+// mean is over all 6 outputs, and each gradient is (1/2 - 1) / 6 = -1/12.
+#[test]
+fn bce_mean_is_over_every_output_of_every_sample() {
+    let y = Array2::<f64>::ones((2, 3));
+    let (loss, grad) = bce(&Array2::zeros((2, 3)), TargetBatch::Probabilities(y.view()));
+    assert!((loss - std::f64::consts::LN_2).abs() < 2e-16, "{loss}");
+    assert!(grad.iter().all(|&g| (g + 1.0 / 12.0).abs() < 1e-17), "{grad}");
+}
+
+#[test]
+fn bce_one_output_reads_a_class_index_as_the_label_itself() {
+    let z = array![[0.3f64], [-1.2]];
+    let y = array![[1.0], [0.0]];
+    assert_eq!(bce(&z, TargetBatch::Classes(&[1, 0])), bce(&z, TargetBatch::Probabilities(y.view())));
+}
+
+#[test]
+fn bce_several_outputs_read_a_class_index_as_a_one_hot_row() {
+    let z = array![[0.3f64, -0.7, 2.0], [-1.2, 0.1, 0.0]];
+    let y = array![[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]];
+    assert_eq!(bce(&z, TargetBatch::Classes(&[2, 0])), bce(&z, TargetBatch::Probabilities(y.view())));
+}
+
+#[test]
+fn bce_targets_that_are_not_binary_labels_are_errors() {
+    let one = Array2::<f32>::zeros((1, 1));
+    let loss = BinaryCrossEntropy;
+    let err = loss.loss(one.view(), TargetBatch::Classes(&[2]), None).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "data set: binary_cross_entropy: class index 2 is out of range for 2 classes"
+    );
+    let y = array![[1.5f32]];
+    let err = loss.loss(one.view(), TargetBatch::Probabilities(y.view()), None).unwrap_err();
+    assert_eq!(err.to_string(), "data set: binary_cross_entropy: target 1.5 at [0, 0] is outside [0, 1]");
+}
+
+#[test]
+fn bce_targets_of_another_shape_are_errors() {
+    let z = Array2::<f32>::zeros((2, 3));
+    let narrow = Array2::<f32>::zeros((2, 1));
+    let loss = BinaryCrossEntropy;
+    let err = loss.loss(z.view(), TargetBatch::Probabilities(narrow.view()), None);
+    assert!(matches!(err, Err(ferronet::Error::Shape { .. })));
+    assert!(matches!(
+        loss.loss(z.view(), TargetBatch::Classes(&[0]), None),
+        Err(ferronet::Error::Shape { .. })
+    ));
+}
+
+// Logit > 0 predicts 1. [0.5, -0.5, 0.0] against [1, 1, 0]: right, wrong, right (0 predicts 0).
+#[test]
+fn bce_correct_thresholds_logits_at_zero() {
+    let z = array![[0.5f64], [-0.5], [0.0]];
+    assert_eq!(BinaryCrossEntropy.correct(z.view(), TargetBatch::Classes(&[1, 1, 0])).unwrap(), 2);
+}
+
+// Multi-label: a sample is right only when every output is: [+, -] vs [1, 0] right; [+, +] vs [1, 0] wrong.
+#[test]
+fn bce_correct_needs_every_output_of_a_sample_right() {
+    let z = array![[1.0f64, -1.0], [1.0, 1.0]];
+    let y = array![[1.0, 0.0], [1.0, 0.0]];
+    assert_eq!(BinaryCrossEntropy.correct(z.view(), TargetBatch::Probabilities(y.view())).unwrap(), 1);
+}
+
+#[test]
+fn bce_folds_in_the_sigmoid() {
+    assert_eq!(Loss::<f32>::fused_activation(&BinaryCrossEntropy), Some("sigmoid"));
 }

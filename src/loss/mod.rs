@@ -4,13 +4,16 @@
 //! | --- | --- | --- |
 //! | [`SoftmaxCrossEntropy`] | logits, one class per sample | [`Softmax`](crate::layers::Softmax) |
 //! | [`CategoricalCrossEntropy`] | probabilities, one class per sample | none |
+//! | [`BinaryCrossEntropy`] | logits, independent yes/no outputs | [`Sigmoid`](crate::layers::Sigmoid) |
 //!
 //! Every loss takes its targets as class indices or as rows of probabilities
 //! ([`TargetBatch`]); a count or width that does not fit the predictions is an error.
 
+mod binary_cross_entropy;
 mod categorical_cross_entropy;
 mod softmax_cross_entropy;
 
+pub use binary_cross_entropy::BinaryCrossEntropy;
 pub use categorical_cross_entropy::CategoricalCrossEntropy;
 pub use softmax_cross_entropy::SoftmaxCrossEntropy;
 
@@ -62,6 +65,41 @@ impl<F: Float> TargetBatch<'_, F> {
             }
         }
         Ok(())
+    }
+
+    /// Checks that the targets fit `width` independent binary outputs for `rows` samples.
+    ///
+    /// With one output, a class index is the label itself and must be 0 or 1; with more, a
+    /// class index `c` stands for the one-hot row with a 1 at `c` (one-vs-rest). A probability
+    /// row must have one entry per output, each in `[0, 1]` (any mix of outputs may be on: multi-label).
+    ///
+    /// # Errors
+    /// [`Error::Shape`] when the counts or widths differ, [`Error::Data`] for a class index that is
+    /// not a label (`>= 2` for one output, `>= width` for more) or a probability outside `[0, 1]`.
+    pub fn check_binary(&self, rows: usize, width: usize, context: &str) -> Result<()> {
+        match self {
+            // One output holds the labels 0 and 1, as two classes would.
+            TargetBatch::Classes(_) => self.check(rows, if width == 1 { 2 } else { width }, context),
+            TargetBatch::Probabilities(p) => {
+                self.check(rows, width, context)?;
+                let outside = p.indexed_iter().find(|(_, y)| !(F::zero()..=F::one()).contains(*y));
+                match outside {
+                    Some(((i, j), y)) => {
+                        Err(Error::Data(format!("{context}: target {y} at [{i}, {j}] is outside [0, 1]")))
+                    }
+                    None => Ok(()),
+                }
+            }
+        }
+    }
+
+    /// The target of binary output `j` of sample `i`, for `width` outputs as
+    /// [`TargetBatch::check_binary`] reads them: the label itself for one output, one-hot for more.
+    pub fn binary_target(&self, i: usize, j: usize, width: usize) -> F {
+        match self {
+            TargetBatch::Classes(labels) if width == 1 => F::from_f64(labels[i] as f64),
+            _ => self.probability(i, j),
+        }
     }
 
     /// The target probability of class `j` for sample `i`: 1 or 0 for a class index (its
