@@ -2,7 +2,7 @@
 
 use ndarray::{ArrayD, ArrayView2};
 
-use super::{Loss, TargetBatch, gradient_matrix};
+use super::{Loss, TargetBatch, classes_error, gradient_matrix};
 use crate::error::Result;
 use crate::tensor::Float;
 
@@ -84,6 +84,13 @@ impl<F: Float> Loss<F> for BinaryCrossEntropy {
             }
         }
         Ok(total * inv_count)
+    }
+
+    /// One output fits targets for 2 classes (the labels 0 and 1) or 1 column of probabilities;
+    /// more outputs need as many classes.
+    fn check_classes(&self, classes: usize, width: usize) -> Result<()> {
+        let fits = if width == 1 { classes <= 2 } else { classes == width };
+        if fits { Ok(()) } else { Err(classes_error("binary_cross_entropy", classes, width)) }
     }
 
     fn correct(&self, logits: ArrayView2<F>, targets: TargetBatch<F>) -> Result<usize> {

@@ -150,6 +150,17 @@ pub trait Loss<F: Float = f32> {
         grad: Option<&mut ArrayD<F>>,
     ) -> Result<F>;
 
+    /// Checks that targets built for `classes` classes ([`Targets::classes_count`](crate::data::Targets::classes_count))
+    /// fit predictions `width` wide: by default the two must be equal. [`Sequential`](crate::Sequential)
+    /// calls it on every batch, so class-index targets built for another number of classes are an
+    /// error even when every label in the data happens to be in range.
+    ///
+    /// # Errors
+    /// [`Error::Shape`] when they do not fit.
+    fn check_classes(&self, classes: usize, width: usize) -> Result<()> {
+        if classes == width { Ok(()) } else { Err(classes_error(self.name(), classes, width)) }
+    }
+
     /// How many rows of the batch the predictions get right (the predicted class is the
     /// argmax of the row; for a probability target, the argmax of the target row).
     ///
@@ -180,4 +191,13 @@ pub(crate) fn gradient_matrix<F: Float>(
         view2_mut(buffer.view_mut(), "loss gradient")
     })
     .transpose()
+}
+
+/// A model whose output is `width` wide trained on targets built for `classes` classes.
+pub(crate) fn classes_error(loss: &str, classes: usize, width: usize) -> Error {
+    Error::shape(
+        format!("{loss}: the model's output width against the classes of the targets"),
+        &[width],
+        &[classes],
+    )
 }
