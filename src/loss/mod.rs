@@ -95,7 +95,7 @@ impl<F: Float> TargetBatch<'_, F> {
 
     /// The target of binary output `j` of sample `i`, for `width` outputs as
     /// [`TargetBatch::check_binary`] reads them: the label itself for one output, one-hot for more.
-    pub fn binary_target(&self, i: usize, j: usize, width: usize) -> F {
+    pub(crate) fn binary_target(&self, i: usize, j: usize, width: usize) -> F {
         match self {
             TargetBatch::Classes(labels) if width == 1 => F::from_f64(labels[i] as f64),
             _ => self.probability(i, j),
@@ -104,7 +104,7 @@ impl<F: Float> TargetBatch<'_, F> {
 
     /// The target probability of class `j` for sample `i`: 1 or 0 for a class index (its
     /// one-hot row), the row's entry otherwise.
-    pub fn probability(&self, i: usize, j: usize) -> F {
+    pub(crate) fn probability(&self, i: usize, j: usize) -> F {
         match self {
             TargetBatch::Classes(labels) => F::from_f64(f64::from(u8::from(labels[i] == j))),
             TargetBatch::Probabilities(p) => p[[i, j]],
