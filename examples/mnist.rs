@@ -4,7 +4,11 @@
 //!
 //! ```text
 //! cargo run --release --example mnist -- [--data DIR] [--epochs N] [--batch-size N] [--lr X] [--seed N] [--predict INDEX]
+//!                                          [--optimizer adam|adamw|sgd]
 //! ```
+//!
+//! `--optimizer`: `adam` (the tutorial's, default), `adamw` (weight decay 0.01) or `sgd` (momentum 0.9,
+//! lr 0.01 unless `--lr` says otherwise).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,21 +17,21 @@ use ferronet::callbacks::LambdaCallback;
 use ferronet::data::{Images, Mnist, Targets};
 use ferronet::layers::{Dense, Flatten, ReLU, Softmax};
 use ferronet::loss::SoftmaxCrossEntropy;
-use ferronet::optim::{Adam, AdamConfig};
+use ferronet::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
 use ferronet::{EpochLog, FitConfig, Sequential};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-const USAGE: &str =
-    "usage: mnist [--data DIR] [--epochs N] [--batch-size N] [--lr X] [--seed N] [--predict INDEX]";
+const USAGE: &str = "usage: mnist [--data DIR] [--epochs N] [--batch-size N] [--lr X] [--seed N] [--predict INDEX] [--optimizer adam|adamw|sgd]";
 
 struct Args {
     data: PathBuf,
     epochs: usize,
     batch_size: usize,
-    lr: f64,
+    lr: Option<f64>,
     seed: u64,
     predict: Option<usize>,
+    optimizer: String,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -35,9 +39,10 @@ fn parse_args() -> Result<Args, String> {
         data: std::env::var_os("MNIST_DIR").map_or_else(|| PathBuf::from("data/mnist"), PathBuf::from),
         epochs: 10,
         batch_size: 64,
-        lr: 1e-3,
+        lr: None,
         seed: 42,
         predict: None,
+        optimizer: "adam".into(),
     };
     let mut words = std::env::args().skip(1);
     while let Some(flag) = words.next() {
@@ -51,9 +56,10 @@ fn parse_args() -> Result<Args, String> {
             "--data" => args.data = PathBuf::from(&value),
             "--epochs" => args.epochs = value.parse().map_err(|e| bad(&e))?,
             "--batch-size" => args.batch_size = value.parse().map_err(|e| bad(&e))?,
-            "--lr" => args.lr = value.parse().map_err(|e| bad(&e))?,
+            "--lr" => args.lr = Some(value.parse().map_err(|e| bad(&e))?),
             "--seed" => args.seed = value.parse().map_err(|e| bad(&e))?,
             "--predict" => args.predict = Some(value.parse().map_err(|e| bad(&e))?),
+            "--optimizer" => args.optimizer = value,
             _ => return Err(format!("unknown flag {flag}\n{USAGE}")),
         }
     }
@@ -79,7 +85,7 @@ fn run(args: &Args) -> ferronet::Result<()> {
 
     // Train: the final Softmax is fused into the loss while training.
     let loss = SoftmaxCrossEntropy;
-    let mut optimizer = Adam::new(AdamConfig::default().with_lr(args.lr))?;
+    let mut optimizer = optimizer(&args.optimizer, args.lr)?;
     let config = FitConfig::default()
         .with_epochs(args.epochs)
         .with_batch_size(args.batch_size)
@@ -92,7 +98,7 @@ fn run(args: &Args) -> ferronet::Result<()> {
         &mnist.train_images,
         &train_targets,
         &loss,
-        &mut optimizer,
+        optimizer.as_mut(),
         &config,
         &mut [&mut print_epoch],
     )?;
@@ -114,6 +120,19 @@ fn run(args: &Args) -> ferronet::Result<()> {
         test.loss, test.accuracy, test.correct, test.samples
     );
     Ok(())
+}
+
+/// The optimizer `--optimizer` names, with the learning rate `--lr` gives or its own default.
+fn optimizer(name: &str, lr: Option<f64>) -> ferronet::Result<Box<dyn Optimizer>> {
+    Ok(match name {
+        "adam" => Box::new(Adam::new(AdamConfig::default().with_lr(lr.unwrap_or(1e-3)))?),
+        "adamw" => Box::new(Adam::new(AdamConfig::adamw().with_lr(lr.unwrap_or(1e-3)))?),
+        "sgd" => Box::new(Sgd::new(SgdConfig::default().with_lr(lr.unwrap_or(0.01)).with_momentum(0.9))?),
+        _ => {
+            let value = name.to_string();
+            return Err(ferronet::Error::Config { name: "optimizer", value, expected: "adam, adamw or sgd" });
+        }
+    })
 }
 
 /// The tutorial's predict_digit: the image, its label, every class's probability, the prediction.

@@ -9,6 +9,9 @@
 //!
 //! A central difference needs a smooth function: keep ReLU inputs farther than `h` from 0.
 //!
+//! [`check_layer`] checks a layer of your own in three lines (its docs show one);
+//! [`check_loss`] and [`check_model`] do the same for a loss and for a whole model.
+//!
 //! ```
 //! use ferronet::gradcheck::{GradCheck, check_layer};
 //! use ferronet::layers::Dense;
@@ -149,6 +152,45 @@ fn check_params<L: Layer<f64> + ?Sized>(
 /// The scalar objective is `sum(G * layer(input))` for a fixed random `G` (uniform in
 /// `[-1, 1]`, drawn from `config.seed`), so its gradient is what `backward` returns for `G`.
 ///
+/// # Example: checking a layer of your own
+/// ```
+/// use ferronet::gradcheck::{GradCheck, check_layer};
+/// use ferronet::layers::{Layer, Mode, Param, resize};
+/// use ferronet::Result;
+/// use ndarray::{ArrayD, ArrayViewD, Zip};
+///
+/// /// y = x^3, element-wise.
+/// struct Cube;
+///
+/// impl Layer<f64> for Cube {
+///     fn kind(&self) -> &'static str { "cube" }
+///     fn forward(&mut self, x: ArrayViewD<f64>, y: &mut ArrayD<f64>, _: Mode) -> Result<()> {
+///         resize(y, x.shape());
+///         Zip::from(y).and(&x).for_each(|y, &x| *y = x * x * x);
+///         Ok(())
+///     }
+///     fn backward(&mut self, x: ArrayViewD<f64>, _: ArrayViewD<f64>, dy: ArrayViewD<f64>,
+///                 dx: Option<&mut ArrayD<f64>>) -> Result<()> {
+///         if let Some(dx) = dx {
+///             resize(dx, x.shape());
+///             Zip::from(dx).and(&x).and(&dy).for_each(|dx, &x, &dy| *dx = 3.0 * x * x * dy);
+///         }
+///         Ok(())
+///     }
+///     fn visit_params(&mut self, _: &mut dyn FnMut(&mut Param<f64>)) {}
+/// }
+///
+/// // The check: an input, the report, the bar.
+/// let x = ArrayD::from_shape_vec(vec![2, 2], vec![0.5, -1.0, 1.5, 2.0]).unwrap();
+/// let report = check_layer(&mut Cube, &x, &GradCheck::default())?;
+/// assert!(report.max_rel_error < 1e-6, "{report}");
+///
+/// // The report names its worst element: "4 derivatives checked; worst: input[2] analytic ...,
+/// // numeric ..., relative error ...", and `report.worst` holds the same as fields.
+/// assert!(report.to_string().starts_with("4 derivatives checked; worst: input["));
+/// # Ok::<(), ferronet::Error>(())
+/// ```
+///
 /// # Errors
 /// Whatever the layer's `forward` or `backward` returns.
 pub fn check_layer(
@@ -198,6 +240,19 @@ fn set(x: &mut ArrayD<f64>, index: usize, value: f64) {
 
 /// Checks a loss's gradient with respect to its predictions (logits for a fused loss).
 ///
+/// ```
+/// use ferronet::gradcheck::{GradCheck, check_loss};
+/// use ferronet::loss::{BinaryCrossEntropy, TargetBatch};
+/// use ndarray::array;
+///
+/// let logits = array![[0.3, -1.2], [2.0, 0.1]];
+/// let targets = array![[1.0, 0.0], [0.5, 1.0]];
+/// let targets = TargetBatch::Probabilities(targets.view());
+/// let report = check_loss(&BinaryCrossEntropy, logits.view(), targets, &GradCheck::default())?;
+/// assert!(report.max_rel_error < 1e-6, "{report}");
+/// # Ok::<(), ferronet::Error>(())
+/// ```
+///
 /// # Errors
 /// Whatever the loss returns for these predictions and targets.
 pub fn check_loss(
@@ -227,6 +282,24 @@ pub fn check_loss(
 
 /// Checks every parameter gradient of a whole model trained with `loss`, through the same
 /// path training takes (so a final Softmax is fused into the loss when the loss allows it).
+///
+/// ```
+/// use ferronet::gradcheck::{GradCheck, check_model};
+/// use ferronet::layers::{Dense, Sigmoid};
+/// use ferronet::loss::{BinaryCrossEntropy, TargetBatch};
+/// use ferronet::Sequential;
+/// use ndarray::array;
+/// use rand::{SeedableRng, rngs::StdRng};
+///
+/// let mut rng = StdRng::seed_from_u64(0);
+/// let mut model = Sequential::<f64>::new().add(Dense::new(2, 1, &mut rng)?).add(Sigmoid::new());
+/// let x = array![[0.5, -1.0], [1.5, 0.25]].into_dyn();
+/// let labels = TargetBatch::Classes(&[1, 0]);
+/// let report = check_model(&mut model, &x, labels, &BinaryCrossEntropy, &GradCheck::default())?;
+/// assert_eq!(report.checked, 3); // weight 2x1, bias 1
+/// assert!(report.max_rel_error < 1e-6, "{report}");
+/// # Ok::<(), ferronet::Error>(())
+/// ```
 ///
 /// # Errors
 /// Whatever the model or the loss return for these inputs and targets.

@@ -61,6 +61,16 @@
 //! [`loss::SoftmaxCrossEntropy`] computes exactly that, and a [`Sequential`] that ends in
 //! [`layers::Softmax`] hands it the logits while training, as Keras does.
 //!
+//! ## Beyond the tutorial
+//! - **Yes/no questions**: end the model in [`layers::Sigmoid`] and train with
+//!   [`loss::BinaryCrossEntropy`], fused on the logits the same way (one output for a binary
+//!   problem, several for multi-label); `examples/binary.rs` tells zeros from the other digits,
+//!   and [`metrics::BinaryCounts`] gives its precision and recall.
+//! - **Probabilities you already hold**: [`loss::CategoricalCrossEntropy`], clipped as Keras clips.
+//! - **Other optimizers**: [`optim::Sgd`] (momentum, Nesterov) and AdamW
+//!   ([`optim::AdamConfig::adamw`]), with PyTorch's update rules.
+//! - **Your own layer**: implement [`layers::Layer`] and check it with [`gradcheck::check_layer`].
+//!
 //! ## How one training step runs
 //! [`Sequential::fit`] gathers a batch ([`data::Features::gather`]), calls
 //! [`layers::Layer::forward`] on each layer into buffers the model keeps, computes the fused

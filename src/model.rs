@@ -264,6 +264,11 @@ impl<F: Float> Sequential<F> {
         }
     }
 
+    /// The width of what the loss last saw (the last axis of the output of the layers before it).
+    fn output_width(&self, loss: &dyn Loss<F>) -> usize {
+        self.activations[self.layers_before(loss)].shape().last().copied().unwrap_or(0)
+    }
+
     /// Runs the first `count` layers on `activations[0]`.
     fn forward_layers(&mut self, count: usize, mode: Mode) -> Result<()> {
         for (i, layer) in self.layers.iter_mut().enumerate().take(count) {
@@ -398,7 +403,8 @@ impl<F: Float> Sequential<F> {
     /// # Errors
     /// [`Error::Config`] for zero epochs, a zero batch size or a split outside `[0, 1)`;
     /// [`Error::Data`] for an empty model or data set, or inputs and targets of different counts;
-    /// [`Error::Shape`] when the data does not fit the layers or the targets;
+    /// [`Error::Shape`] when the data does not fit the layers or the targets (the number of
+    /// classes the targets were built for included, see [`Loss::check_classes`]);
     /// [`Error::NonFinite`] when the loss stops being finite (the weights are then those
     /// before the failed step).
     pub fn fit_with<X: Features<F> + ?Sized>(
@@ -448,6 +454,7 @@ impl<F: Float> Sequential<F> {
                         Error::NonFinite { what, .. } => Error::NonFinite { what, epoch, step: step + 1 },
                         other => other,
                     })?;
+                loss.check_classes(y.classes_count(), self.output_width(loss))?;
                 optimizer.step(self)?;
                 loss_sum += batch_loss.to_f64() * indices.len() as f64;
                 correct += batch_correct;
@@ -533,6 +540,7 @@ impl<F: Float> Sequential<F> {
             x.gather(batch, &mut self.activations[0])?;
             let targets = target_buffer.gather(y, batch)?;
             self.forward_layers(count, Mode::Infer)?;
+            loss.check_classes(y.classes_count(), self.output_width(loss))?;
             let predictions = view2(self.activations[count].view(), "model output")?;
             loss_sum += loss.loss(predictions, targets, None)?.to_f64() * batch.len() as f64;
             correct += loss.correct(predictions, targets)?;

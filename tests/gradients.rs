@@ -6,8 +6,9 @@ mod common;
 use common::spread;
 use ferronet::Sequential;
 use ferronet::gradcheck::{GradCheck, GradReport, check_layer, check_loss, check_model};
-use ferronet::layers::{Dense, Flatten, ReLU, Softmax};
-use ferronet::loss::{SoftmaxCrossEntropy, TargetBatch};
+use ferronet::layers::Layer;
+use ferronet::layers::{Dense, Flatten, ReLU, Sigmoid, Softmax};
+use ferronet::loss::{BinaryCrossEntropy, CategoricalCrossEntropy, SoftmaxCrossEntropy, TargetBatch};
 use ndarray::{Array2, array};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -118,6 +119,92 @@ fn whole_network_through_the_fused_path() {
     .unwrap();
     // 6*5 + 5 + 5*3 + 3 parameters.
     assert_passes(report, 53);
+}
+
+#[test]
+fn cce_gradient_inside_the_clip() {
+    // Probabilities in [0.05, 0.95]: a step of 1e-5 never reaches the clip at 1e-7 or 1 - 1e-7.
+    let p: Array2<f64> = spread(&[3, 4], 0.05, 0.95, 0.0).into_dimensionality().unwrap();
+    let y = array![[0.7, 0.1, 0.1, 0.1], [0.0, 0.0, 1.0, 0.0], [0.25, 0.25, 0.25, 0.25]];
+    let soft = TargetBatch::Probabilities(y.view());
+    assert_passes(check_loss(&CategoricalCrossEntropy, p.view(), soft, &GradCheck::default()).unwrap(), 12);
+    let classes = TargetBatch::Classes(&[3, 0, 1]);
+    assert_passes(
+        check_loss(&CategoricalCrossEntropy, p.view(), classes, &GradCheck::default()).unwrap(),
+        12,
+    );
+}
+
+fn softmax_model(seed: u64) -> Sequential<f64> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    Sequential::new()
+        .add(Dense::new(4, 5, &mut rng).unwrap())
+        .add(ReLU::new())
+        .add(Dense::new(5, 3, &mut rng).unwrap())
+        .add(Softmax::new())
+}
+
+#[test]
+fn cce_after_softmax_trains_through_the_softmax_layer() {
+    // CategoricalCrossEntropy folds in nothing: the Softmax layer runs, and so does its backward pass.
+    let x = spread(&[4, 4], -1.0, 1.0, 0.05);
+    let targets = TargetBatch::Classes(&[0, 2, 1, 2]);
+    let report =
+        check_model(&mut softmax_model(11), &x, targets, &CategoricalCrossEntropy, &GradCheck::default());
+    assert_passes(report.unwrap(), 4 * 5 + 5 + 5 * 3 + 3);
+}
+
+#[test]
+fn cce_after_softmax_gives_the_gradients_of_the_fused_loss() {
+    // Away from the clip, -ln(softmax(z)) through two layers equals the fused loss on z.
+    let x = spread(&[4, 4], -1.0, 1.0, 0.05);
+    let targets = TargetBatch::Classes(&[0, 2, 1, 2]);
+    let grads = |model: &mut Sequential<f64>| {
+        let mut all = Vec::new();
+        model.visit_params(&mut |p| all.extend(p.grad.iter().copied()));
+        all
+    };
+    let (mut unfused, mut fused) = (softmax_model(11), softmax_model(11));
+    let a = unfused.backprop(x.view(), targets, &CategoricalCrossEntropy).unwrap();
+    let b = fused.backprop(x.view(), targets, &SoftmaxCrossEntropy).unwrap();
+    assert!((a - b).abs() < 1e-15, "loss {a} against {b}");
+    common::assert_close(&grads(&mut unfused), &grads(&mut fused), 1e-12, 1e-15, "parameter gradients");
+}
+
+#[test]
+fn sigmoid_gradient() {
+    let x = spread(&[3, 5], -6.0, 6.0, 0.0);
+    assert_passes(check_layer(&mut Sigmoid::new(), &x, &GradCheck::default()).unwrap(), 15);
+}
+
+#[test]
+fn bce_gradient_with_labels_on_one_output() {
+    let z: Array2<f64> = spread(&[5, 1], -4.0, 4.0, 0.0).into_dimensionality().unwrap();
+    let labels = TargetBatch::Classes(&[1, 0, 0, 1, 1]);
+    assert_passes(check_loss(&BinaryCrossEntropy, z.view(), labels, &GradCheck::default()).unwrap(), 5);
+}
+
+#[test]
+fn bce_gradient_with_multi_label_soft_targets() {
+    let z: Array2<f64> = spread(&[2, 3], -4.0, 4.0, 0.0).into_dimensionality().unwrap();
+    let y = array![[1.0, 0.0, 1.0], [0.1, 0.5, 0.9]];
+    let soft = TargetBatch::Probabilities(y.view());
+    assert_passes(check_loss(&BinaryCrossEntropy, z.view(), soft, &GradCheck::default()).unwrap(), 6);
+}
+
+#[test]
+fn whole_binary_network_through_the_fused_sigmoid() {
+    // Dense -> ReLU -> Dense(1) -> Sigmoid with the fused loss: the Sigmoid is skipped in training.
+    let mut rng = StdRng::seed_from_u64(5);
+    let mut model = Sequential::<f64>::new()
+        .add(Dense::new(4, 3, &mut rng).unwrap())
+        .add(ReLU::new())
+        .add(Dense::new(3, 1, &mut rng).unwrap())
+        .add(Sigmoid::new());
+    let x = spread(&[5, 4], -1.0, 1.0, 0.05);
+    let labels = TargetBatch::Classes(&[0, 1, 1, 0, 1]);
+    let report = check_model(&mut model, &x, labels, &BinaryCrossEntropy, &GradCheck::default());
+    assert_passes(report.unwrap(), 4 * 3 + 3 + 3 + 1);
 }
 
 #[test]

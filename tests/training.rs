@@ -2,8 +2,8 @@
 //! determinism (P13-P17 of ../shared/cases/pitfalls.md), and real training on MNIST.
 
 use ferronet::data::{Batches, Features, Mnist, Targets, split_point};
-use ferronet::layers::{Dense, Flatten, Layer, ReLU, Softmax};
-use ferronet::loss::SoftmaxCrossEntropy;
+use ferronet::layers::{Dense, Flatten, Layer, ReLU, Sigmoid, Softmax};
+use ferronet::loss::{BinaryCrossEntropy, SoftmaxCrossEntropy};
 use ferronet::optim::{Adam, AdamConfig};
 use ferronet::{Error, FitConfig, Sequential, Tensor};
 use ndarray::ArrayD;
@@ -216,4 +216,49 @@ fn resuming_at_initial_epoch_gives_the_weights_of_an_uninterrupted_run() {
         resumed.fit(&x, &y, &SoftmaxCrossEntropy, &mut adam_resumed, &config.with_initial_epoch(2)).unwrap();
     assert_eq!(history.epochs.iter().map(|e| e.epoch).collect::<Vec<_>>(), [3, 4]);
     assert_eq!(weights(&mut straight), weights(&mut resumed));
+}
+
+#[test]
+fn a_one_output_sigmoid_model_trains_on_labels_0_and_1() {
+    // Label 1 exactly when x > 0: one Dense unit and a Sigmoid separate it.
+    let x = column(&[-2.0, -1.0, -0.5, 0.5, 1.0, 2.0]);
+    let y = Targets::classes(&[0, 0, 0, 1, 1, 1], 2).unwrap();
+    let mut model = Sequential::<f64>::new()
+        .add(Dense::new(1, 1, &mut StdRng::seed_from_u64(3)).unwrap())
+        .add(Sigmoid::new());
+    let mut adam = Adam::new(AdamConfig::default().with_lr(0.1)).unwrap();
+    let config = FitConfig::default().with_epochs(100).with_batch_size(6);
+    model.fit(&x, &y, &BinaryCrossEntropy, &mut adam, &config).unwrap();
+    assert_eq!(model.evaluate(&x, &y, &BinaryCrossEntropy, 6).unwrap().correct, 6);
+    let p = model.predict(&x, 6).unwrap();
+    assert_eq!(p.shape(), &[6, 1], "predict returns one probability per sample");
+    assert!(p.as_slice().windows(2).all(|w| 0.0 < w[0] && w[0] < w[1] && w[1] < 1.0), "{p:?}");
+}
+
+#[test]
+fn targets_built_for_another_number_of_classes_are_an_error() {
+    // Every label is below 2, so only the declared class count, 3, disagrees with the 2 outputs.
+    let x = Tensor::from_shape_vec(&[4, 3], (0..12).map(|i| i as f64 / 12.0).collect()).unwrap();
+    let y = Targets::classes(&[0, 1, 1, 0], 3).unwrap();
+    let mut model = small_model(2);
+    let before = weights(&mut model);
+    let err = model.fit(&x, &y, &SoftmaxCrossEntropy, &mut adam(), &FitConfig::default()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "softmax_cross_entropy: the model's output width against the classes of the targets: expected shape [2], found [3]"
+    );
+    assert_eq!(weights(&mut model), before, "no step was taken");
+    assert!(model.evaluate(&x, &y, &SoftmaxCrossEntropy, 4).is_err());
+}
+
+#[test]
+fn one_sigmoid_output_takes_targets_for_two_classes_but_not_three() {
+    let x = column(&[-1.0, 1.0]);
+    let mut model = Sequential::<f64>::new()
+        .add(Dense::new(1, 1, &mut StdRng::seed_from_u64(3)).unwrap())
+        .add(Sigmoid::new());
+    let two = Targets::classes(&[0, 1], 2).unwrap();
+    assert!(model.evaluate(&x, &two, &BinaryCrossEntropy, 2).is_ok());
+    let three = Targets::classes(&[0, 1], 3).unwrap();
+    assert!(matches!(model.evaluate(&x, &three, &BinaryCrossEntropy, 2), Err(Error::Shape { .. })));
 }

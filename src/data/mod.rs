@@ -219,6 +219,14 @@ impl<F: Float> Targets<F> {
         Ok(Targets::Probabilities(rows))
     }
 
+    /// All the targets as one batch, in order: for metrics over a whole [`Sequential::predict`](crate::Sequential::predict).
+    pub fn as_batch(&self) -> TargetBatch<'_, F> {
+        match self {
+            Targets::Classes { labels, .. } => TargetBatch::Classes(labels),
+            Targets::Probabilities(rows) => TargetBatch::Probabilities(rows.view()),
+        }
+    }
+
     /// The number of samples.
     pub fn len(&self) -> usize {
         match self {

@@ -9,11 +9,13 @@
 mod dense;
 mod flatten;
 mod relu;
+mod sigmoid;
 mod softmax;
 
 pub use dense::Dense;
 pub use flatten::Flatten;
 pub use relu::ReLU;
+pub use sigmoid::Sigmoid;
 pub use softmax::Softmax;
 
 use ndarray::{ArrayD, ArrayView2, ArrayViewD, ArrayViewMut1, ArrayViewMut2, ArrayViewMutD, Ix1, Ix2, IxDyn};
@@ -24,7 +26,7 @@ use crate::tensor::Float;
 /// Whether a forward pass is part of training or of inference.
 ///
 /// Layers whose behaviour differs between the two (dropout, batch normalisation) read it;
-/// Dense, ReLU, Softmax and Flatten compute the same either way.
+/// Dense, ReLU, Sigmoid, Softmax and Flatten compute the same either way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     /// A training pass: a backward pass will follow.

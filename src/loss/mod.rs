@@ -1,12 +1,26 @@
 //! Losses: the [`Loss`] trait, the targets a batch carries, and one file per loss.
+//!
+//! | loss | takes | final layer it folds in |
+//! | --- | --- | --- |
+//! | [`SoftmaxCrossEntropy`] | logits, one class per sample | [`Softmax`](crate::layers::Softmax) |
+//! | [`CategoricalCrossEntropy`] | probabilities, one class per sample | none |
+//! | [`BinaryCrossEntropy`] | logits, independent yes/no outputs | [`Sigmoid`](crate::layers::Sigmoid) |
+//!
+//! Every loss takes its targets as class indices or as rows of probabilities
+//! ([`TargetBatch`]); a count or width that does not fit the predictions is an error.
 
+mod binary_cross_entropy;
+mod categorical_cross_entropy;
 mod softmax_cross_entropy;
 
+pub use binary_cross_entropy::BinaryCrossEntropy;
+pub use categorical_cross_entropy::CategoricalCrossEntropy;
 pub use softmax_cross_entropy::SoftmaxCrossEntropy;
 
-use ndarray::{ArrayD, ArrayView2};
+use ndarray::{ArrayD, ArrayView2, ArrayViewMut2};
 
 use crate::error::{Error, Result};
+use crate::layers::{resize, view2_mut};
 use crate::tensor::{Float, argmax};
 
 /// The targets of one batch: a class index per row, or a row of probabilities per row
@@ -53,6 +67,50 @@ impl<F: Float> TargetBatch<'_, F> {
         Ok(())
     }
 
+    /// Checks that the targets fit `width` independent binary outputs for `rows` samples.
+    ///
+    /// With one output, a class index is the label itself and must be 0 or 1; with more, a
+    /// class index `c` stands for the one-hot row with a 1 at `c` (one-vs-rest). A probability
+    /// row must have one entry per output, each in `[0, 1]` (any mix of outputs may be on: multi-label).
+    ///
+    /// # Errors
+    /// [`Error::Shape`] when the counts or widths differ, [`Error::Data`] for a class index that is
+    /// not a label (`>= 2` for one output, `>= width` for more) or a probability outside `[0, 1]`.
+    pub fn check_binary(&self, rows: usize, width: usize, context: &str) -> Result<()> {
+        match self {
+            // One output holds the labels 0 and 1, as two classes would.
+            TargetBatch::Classes(_) => self.check(rows, if width == 1 { 2 } else { width }, context),
+            TargetBatch::Probabilities(p) => {
+                self.check(rows, width, context)?;
+                let outside = p.indexed_iter().find(|(_, y)| !(F::zero()..=F::one()).contains(*y));
+                match outside {
+                    Some(((i, j), y)) => {
+                        Err(Error::Data(format!("{context}: target {y} at [{i}, {j}] is outside [0, 1]")))
+                    }
+                    None => Ok(()),
+                }
+            }
+        }
+    }
+
+    /// The target of binary output `j` of sample `i`, for `width` outputs as
+    /// [`TargetBatch::check_binary`] reads them: the label itself for one output, one-hot for more.
+    pub(crate) fn binary_target(&self, i: usize, j: usize, width: usize) -> F {
+        match self {
+            TargetBatch::Classes(labels) if width == 1 => F::from_f64(labels[i] as f64),
+            _ => self.probability(i, j),
+        }
+    }
+
+    /// The target probability of class `j` for sample `i`: 1 or 0 for a class index (its
+    /// one-hot row), the row's entry otherwise.
+    pub(crate) fn probability(&self, i: usize, j: usize) -> F {
+        match self {
+            TargetBatch::Classes(labels) => F::from_f64(f64::from(u8::from(labels[i] == j))),
+            TargetBatch::Probabilities(p) => p[[i, j]],
+        }
+    }
+
     /// The class of sample `i`: its index, or the argmax of its probability row.
     pub fn class(&self, i: usize) -> usize {
         match self {
@@ -92,6 +150,17 @@ pub trait Loss<F: Float = f32> {
         grad: Option<&mut ArrayD<F>>,
     ) -> Result<F>;
 
+    /// Checks that targets built for `classes` classes ([`Targets::classes_count`](crate::data::Targets::classes_count))
+    /// fit predictions `width` wide: by default the two must be equal. [`Sequential`](crate::Sequential)
+    /// calls it on every batch, so class-index targets built for another number of classes are an
+    /// error even when every label in the data happens to be in range.
+    ///
+    /// # Errors
+    /// [`Error::Shape`] when they do not fit.
+    fn check_classes(&self, classes: usize, width: usize) -> Result<()> {
+        if classes == width { Ok(()) } else { Err(classes_error(self.name(), classes, width)) }
+    }
+
     /// How many rows of the batch the predictions get right (the predicted class is the
     /// argmax of the row; for a probability target, the argmax of the target row).
     ///
@@ -109,4 +178,26 @@ pub trait Loss<F: Float = f32> {
         }
         Ok(correct)
     }
+}
+
+/// Shapes a loss's gradient buffer to `[rows, width]` and lends it as a matrix.
+pub(crate) fn gradient_matrix<F: Float>(
+    grad: Option<&mut ArrayD<F>>,
+    rows: usize,
+    width: usize,
+) -> Result<Option<ArrayViewMut2<'_, F>>> {
+    grad.map(|buffer| {
+        resize(buffer, &[rows, width]);
+        view2_mut(buffer.view_mut(), "loss gradient")
+    })
+    .transpose()
+}
+
+/// A model whose output is `width` wide trained on targets built for `classes` classes.
+pub(crate) fn classes_error(loss: &str, classes: usize, width: usize) -> Error {
+    Error::shape(
+        format!("{loss}: the model's output width against the classes of the targets"),
+        &[width],
+        &[classes],
+    )
 }

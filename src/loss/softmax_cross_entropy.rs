@@ -2,9 +2,8 @@
 
 use ndarray::{ArrayD, ArrayView2, Zip};
 
-use super::{Loss, TargetBatch};
+use super::{Loss, TargetBatch, gradient_matrix};
 use crate::error::Result;
-use crate::layers::{resize, view2_mut};
 use crate::tensor::Float;
 
 /// Categorical cross-entropy of the softmax of logits, **computed from the logits**.
@@ -55,13 +54,7 @@ impl<F: Float> Loss<F> for SoftmaxCrossEntropy {
     ) -> Result<F> {
         let (rows, width) = logits.dim();
         targets.check(rows, width, "softmax_cross_entropy")?;
-        let mut grad = match grad {
-            Some(buffer) => {
-                resize(buffer, &[rows, width]);
-                Some(view2_mut(buffer.view_mut(), "loss gradient")?)
-            }
-            None => None,
-        };
+        let mut grad = gradient_matrix(grad, rows, width)?;
         let inv_rows = F::one() / F::from_f64(rows.max(1) as f64);
         let mut total = F::zero();
         for (i, z) in logits.rows().into_iter().enumerate() {

@@ -1,21 +1,27 @@
-//! [`Adam`]: adaptive moment estimation (Kingma & Ba, 2015, Algorithm 1).
+//! [`Adam`]: adaptive moment estimation (Kingma & Ba, 2015, Algorithm 1), with optional
+//! decoupled weight decay (AdamW, Loshchilov & Hutter, 2019).
 
 use ndarray::{ArrayD, Zip};
 
-use super::{Optimizer, check_hyper};
-use crate::error::{Error, Result};
+use super::{Optimizer, ParamState, check_hyper, sync_state};
+use crate::error::Result;
 use crate::layers::{Layer, Param};
 use crate::tensor::Float;
 
 /// Adam's hyper-parameters, named as in the paper. Defaults: `lr = 1e-3`, `beta1 = 0.9`,
-/// `beta2 = 0.999`, `eps = 1e-8` (the paper's, PyTorch's and Keras's).
+/// `beta2 = 0.999`, `eps = 1e-8` (the paper's, PyTorch's and Keras's), `weight_decay = 0`.
+///
+/// A `weight_decay` above 0 makes it AdamW: see [`Adam`] for where the decay is applied.
 ///
 /// ```
 /// use ferronet::optim::{Adam, AdamConfig};
 ///
 /// let adam = Adam::<f32>::new(AdamConfig::default().with_lr(3e-4))?;
+/// let adamw = Adam::<f32>::new(AdamConfig::adamw())?;          // weight_decay 0.01, as torch.optim.AdamW
+/// assert_eq!(adamw.config().weight_decay, 0.01);
 /// # Ok::<(), ferronet::Error>(())
 /// ```
+#[doc(alias = "AdamW")]
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AdamConfig {
     /// The step size, alpha in the paper.
@@ -26,15 +32,21 @@ pub struct AdamConfig {
     pub beta2: f64,
     /// Added to the bias-corrected `sqrt(v_hat)` before dividing.
     pub eps: f64,
+    /// Decoupled weight decay: each step first multiplies every parameter by `1 - lr * weight_decay`.
+    pub weight_decay: f64,
 }
 
 impl Default for AdamConfig {
     fn default() -> Self {
-        AdamConfig { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8 }
+        AdamConfig { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 }
     }
 }
 
 impl AdamConfig {
+    /// AdamW with PyTorch's defaults (`torch.optim.AdamW`): Adam's defaults and `weight_decay = 0.01`.
+    pub fn adamw() -> Self {
+        AdamConfig { weight_decay: 0.01, ..AdamConfig::default() }
+    }
     /// Sets the learning rate.
     pub fn with_lr(self, lr: f64) -> Self {
         AdamConfig { lr, ..self }
@@ -51,16 +63,23 @@ impl AdamConfig {
     pub fn with_eps(self, eps: f64) -> Self {
         AdamConfig { eps, ..self }
     }
+    /// Sets the decoupled weight decay (0 turns it off).
+    pub fn with_weight_decay(self, weight_decay: f64) -> Self {
+        AdamConfig { weight_decay, ..self }
+    }
 
     fn validate(&self) -> Result<()> {
         check_hyper("lr", self.lr, |v| v > 0.0, "a finite number > 0")?;
         check_hyper("beta1", self.beta1, |v| (0.0..1.0).contains(&v), "a number in [0, 1)")?;
         check_hyper("beta2", self.beta2, |v| (0.0..1.0).contains(&v), "a number in [0, 1)")?;
-        check_hyper("eps", self.eps, |v| v >= 0.0, "a finite number >= 0")
+        check_hyper("eps", self.eps, |v| v >= 0.0, "a finite number >= 0")?;
+        check_hyper("weight_decay", self.weight_decay, |v| v >= 0.0, "a finite number >= 0")
     }
 }
 
 /// Adam's state for one parameter: the raw (not bias-corrected) moment estimates and its step count.
+///
+/// [`Adam::state`] lends it, one per parameter, for inspection.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AdamState<F> {
     /// The parameter's name.
@@ -73,6 +92,19 @@ pub struct AdamState<F> {
     pub step: u64,
 }
 
+impl<F: Float> ParamState<F> for AdamState<F> {
+    fn for_param(p: &Param<F>) -> Self {
+        let zeros = || ArrayD::zeros(p.value.raw_dim());
+        AdamState { name: p.name.clone(), m: zeros(), v: zeros(), step: 0 }
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn shape(&self) -> &[usize] {
+        self.m.shape()
+    }
+}
+
 /// The Adam optimizer, as in Kingma & Ba's Algorithm 1 (the form PyTorch's `torch.optim.Adam` uses):
 ///
 /// ```text
@@ -83,6 +115,36 @@ pub struct AdamState<F> {
 ///
 /// `eps` is added to `sqrt(v_hat)`, after bias correction. Keras adds it to `sqrt(v)` before
 /// ("epsilon hat"); the two differ when gradients are near `eps` in size.
+///
+/// # AdamW: decoupled weight decay
+/// With `weight_decay = wd > 0` each step first shrinks the parameter, then takes the Adam step
+/// above, exactly as PyTorch's `torch.optim.AdamW` (and Keras 3's `Adam(weight_decay=...)`):
+///
+/// ```text
+/// p = p - lr * wd * p
+/// ```
+///
+/// The decay never enters `m` or `v`. PyTorch's `torch.optim.Adam(weight_decay=...)`, which adds
+/// `wd * p` to the gradient instead (an L2 term in the loss), is not offered.
+///
+/// AdamW is this type with a config, not a type of its own: the two share every line but one, and
+/// one type means one kind of state to save and check. [`AdamConfig::adamw`] gives PyTorch's defaults.
+///
+/// # Example
+/// ```
+/// use ferronet::layers::{Dense, Layer};
+/// use ferronet::optim::{Adam, AdamConfig, Optimizer};
+/// use ndarray::array;
+///
+/// // One weight w = 1 with gradient 1: Adam's first step is lr (times m_hat / sqrt(v_hat) = 1).
+/// let mut layer = Dense::<f64>::from_weights(array![[1.0]], array![0.0])?;
+/// layer.visit_params(&mut |p| p.grad.fill(if p.name.ends_with("weight") { 1.0 } else { 0.0 }));
+/// let mut adamw = Adam::new(AdamConfig::adamw())?;
+/// adamw.step(&mut layer)?;
+/// // 1 - 1e-3 * 0.01 * 1 (decay), then - 1e-3 * 1 / (1 + 1e-8) (Adam).
+/// assert!((layer.weight().value[[0, 0]] - (1.0 - 1e-5 - 1e-3 / (1.0 + 1e-8))).abs() < 1e-15);
+/// # Ok::<(), ferronet::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Adam<F = f32> {
     config: AdamConfig,
@@ -93,8 +155,8 @@ impl<F: Float> Adam<F> {
     /// An Adam optimizer with no state yet; state is created for each parameter at its first step.
     ///
     /// # Errors
-    /// [`Error::Config`] for a learning rate that is not finite and positive, a beta outside
-    /// `[0, 1)` or a negative eps.
+    /// [`Error::Config`](crate::Error::Config) for a learning rate that is not finite and positive,
+    /// a beta outside `[0, 1)`, or a negative or non-finite eps or weight decay.
     pub fn new(config: AdamConfig) -> Result<Self> {
         config.validate()?;
         Ok(Adam { config, state: Vec::new() })
@@ -109,48 +171,6 @@ impl<F: Float> Adam<F> {
     pub fn state(&self) -> &[AdamState<F>] {
         &self.state
     }
-
-    fn check_state(&mut self, model: &mut dyn Layer<F>) -> Result<()> {
-        let mut index = 0;
-        let mut problem = None;
-        let state = &mut self.state;
-        model.visit_params(&mut |p: &mut Param<F>| {
-            if problem.is_some() {
-                return;
-            }
-            match state.get(index) {
-                None => state.push(AdamState {
-                    name: p.name.clone(),
-                    m: ArrayD::zeros(p.value.raw_dim()),
-                    v: ArrayD::zeros(p.value.raw_dim()),
-                    step: 0,
-                }),
-                Some(s) if s.name != p.name || s.m.shape() != p.value.shape() => {
-                    problem = Some(format!(
-                        "parameter {index} is {} {:?}, but the state is for {} {:?}",
-                        p.name,
-                        p.value.shape(),
-                        s.name,
-                        s.m.shape()
-                    ));
-                }
-                Some(_) => {}
-            }
-            if p.grad.shape() != p.value.shape() && problem.is_none() {
-                problem = Some(format!(
-                    "{} has value {:?} but gradient {:?}",
-                    p.name,
-                    p.value.shape(),
-                    p.grad.shape()
-                ));
-            }
-            index += 1;
-        });
-        if problem.is_none() && index != state.len() {
-            problem = Some(format!("the model has {index} parameters, the state {}", state.len()));
-        }
-        problem.map_or(Ok(()), |p| Err(Error::OptimizerState(p)))
-    }
 }
 
 /// The constants of one Adam step, in the parameter's precision.
@@ -158,6 +178,8 @@ struct Hyper<F> {
     b1: F,
     b2: F,
     eps: F,
+    /// `1 - lr * weight_decay`: exactly 1 for plain Adam.
+    decay: F,
     step_size: F,
     inv_sqrt_bias2: F,
 }
@@ -168,7 +190,7 @@ impl<F: Float> Hyper<F> {
     fn update(&self, w: &mut F, g: F, m: &mut F, v: &mut F) {
         *m = self.b1 * *m + (F::one() - self.b1) * g;
         *v = self.b2 * *v + (F::one() - self.b2) * g * g;
-        *w -= self.step_size * *m / (v.sqrt() * self.inv_sqrt_bias2 + self.eps);
+        *w = *w * self.decay - self.step_size * *m / (v.sqrt() * self.inv_sqrt_bias2 + self.eps);
     }
 }
 
@@ -200,9 +222,11 @@ fn update_slices<F: Float>(w: &mut [F], g: &[F], m: &mut [F], v: &mut [F], hyper
 impl<F: Float> Optimizer<F> for Adam<F> {
     fn step(&mut self, model: &mut dyn Layer<F>) -> Result<()> {
         // Every parameter is checked before any is changed, so a mismatch leaves the model as it was.
-        self.check_state(model)?;
-        let AdamConfig { lr, beta1, beta2, eps } = self.config;
+        sync_state(&mut self.state, model)?;
+        let AdamConfig { lr, beta1, beta2, eps, weight_decay } = self.config;
         let (b1, b2, eps) = (F::from_f64(beta1), F::from_f64(beta2), F::from_f64(eps));
+        // Exactly 1 without weight decay, so plain Adam's arithmetic is untouched.
+        let decay = F::from_f64(1.0 - lr * weight_decay);
         let mut states = self.state.iter_mut();
         model.visit_params(&mut |p: &mut Param<F>| {
             let Some(s) = states.next() else { return };
@@ -211,7 +235,7 @@ impl<F: Float> Optimizer<F> for Adam<F> {
             // The bias corrections are formed in f64 so that f32 training sees them rounded once.
             let step_size = F::from_f64(lr / (1.0 - beta1.powi(t)));
             let inv_sqrt_bias2 = F::from_f64(1.0 / (1.0 - beta2.powi(t)).sqrt());
-            let hyper = Hyper { b1, b2, eps, step_size, inv_sqrt_bias2 };
+            let hyper = Hyper { b1, b2, eps, decay, step_size, inv_sqrt_bias2 };
             // Contiguous slices take the vectorised path; Zip is the general fallback.
             match (p.value.as_slice_mut(), p.grad.as_slice(), s.m.as_slice_mut(), s.v.as_slice_mut()) {
                 (Some(w), Some(g), Some(m), Some(v)) => update_slices(w, g, m, v, &hyper),

@@ -1,11 +1,16 @@
 //! Optimizers: the [`Optimizer`] trait and one file per optimizer.
+//!
+//! - [`Adam`], with optional decoupled weight decay (AdamW), configured by [`AdamConfig`];
+//! - [`Sgd`], with momentum, dampening and Nesterov momentum, configured by [`SgdConfig`].
 
 mod adam;
+mod sgd;
 
-pub use adam::{Adam, AdamConfig};
+pub use adam::{Adam, AdamConfig, AdamState};
+pub use sgd::{Sgd, SgdConfig, SgdState};
 
 use crate::error::{Error, Result};
-use crate::layers::Layer;
+use crate::layers::{Layer, Param};
 use crate::tensor::Float;
 
 /// Updates a model's parameters from their accumulated gradients.
@@ -36,4 +41,53 @@ pub(crate) fn check_hyper(
     } else {
         Err(Error::Config { name, value: value.to_string(), expected })
     }
+}
+
+/// What an optimizer keeps for one parameter, tied to that parameter's name and shape.
+pub(crate) trait ParamState<F: Float> {
+    /// Fresh state for a parameter about to take its first step.
+    fn for_param(param: &Param<F>) -> Self;
+    /// The name of the parameter the state belongs to.
+    fn name(&self) -> &str;
+    /// The shape of that parameter.
+    fn shape(&self) -> &[usize];
+}
+
+/// Lines `state` up with the parameters of `model`: creates state for parameters seen for the
+/// first time, and checks every other one by name and shape, and every gradient by shape.
+///
+/// Called before a step changes anything, so a mismatch leaves the model as it was.
+pub(crate) fn sync_state<F: Float, S: ParamState<F>>(
+    state: &mut Vec<S>,
+    model: &mut dyn Layer<F>,
+) -> Result<()> {
+    let mut index = 0;
+    let mut problem = None;
+    model.visit_params(&mut |p: &mut Param<F>| {
+        if problem.is_some() {
+            return;
+        }
+        match state.get(index) {
+            None => state.push(S::for_param(p)),
+            Some(s) if s.name() != p.name || s.shape() != p.value.shape() => {
+                problem = Some(format!(
+                    "parameter {index} is {} {:?}, but the state is for {} {:?}",
+                    p.name,
+                    p.value.shape(),
+                    s.name(),
+                    s.shape()
+                ));
+            }
+            Some(_) => {}
+        }
+        if problem.is_none() && p.grad.shape() != p.value.shape() {
+            problem =
+                Some(format!("{} has value {:?} but gradient {:?}", p.name, p.value.shape(), p.grad.shape()));
+        }
+        index += 1;
+    });
+    if problem.is_none() && index != state.len() {
+        problem = Some(format!("the model has {index} parameters, the state {}", state.len()));
+    }
+    problem.map_or(Ok(()), |p| Err(Error::OptimizerState(p)))
 }

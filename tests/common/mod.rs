@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod reference;
+
 use ndarray::{ArrayD, IxDyn};
 
 /// Asserts `|actual - expected| <= atol + rtol * |expected|` element-wise (numpy's `allclose`),

@@ -1,0 +1,72 @@
+//! Exact layer values: ReLU at 0 (P8) and the Glorot initialisation (P9) of
+//! ../shared/cases/pitfalls.md, and the sigmoid at the ends of its range.
+
+use ferronet::layers::{Dense, Layer, Mode, ReLU, Sigmoid};
+use ndarray::{ArrayD, array};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+// P8: the derivative of max(x, 0) is taken as 0 at exactly 0 (PyTorch, Keras, jax.nn.relu).
+// x = [-1, 0, 2], upstream [1, 1, 1]: dx = [0, 0, 1] (a central difference at 0 would say 0.5).
+#[test]
+fn p8_relu_derivative_at_exactly_zero_is_zero() {
+    let x = array![[-1.0f64, 0.0, 2.0]].into_dyn();
+    let (mut y, mut dx) = (ArrayD::zeros(vec![0]), ArrayD::zeros(vec![0]));
+    let mut relu = ReLU::new();
+    relu.forward(x.view(), &mut y, Mode::Train).unwrap();
+    relu.backward(x.view(), y.view(), array![[1.0, 1.0, 1.0]].into_dyn().view(), Some(&mut dx)).unwrap();
+    assert_eq!(dx, array![[0.0, 0.0, 1.0]].into_dyn());
+}
+
+// P9: Glorot uniform for 784 -> 128 draws from [-b, b], b = sqrt(6 / (784 + 128)) =
+// 0.08111071056538127, whose variance is b^2 / 3 = 2 / 912 = 0.0021929824561403508.
+// (A bound of sqrt(2 / 912) would make the variance 3x too small and max |w| about 0.047.)
+#[test]
+fn p9_glorot_uniform_bound_and_variance_for_784_to_128() {
+    let dense = Dense::<f32>::new(784, 128, &mut StdRng::seed_from_u64(42)).unwrap();
+    let w: Vec<f64> = dense.weight().value.iter().map(|&v| f64::from(v)).collect();
+    let bound = 0.08111071056538127;
+    let max = w.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    assert!(max <= bound, "max |w| = {max} is past the bound {bound}");
+    assert!(max > 0.08, "max |w| = {max}: the draws do not reach the bound");
+    let n = w.len() as f64;
+    let mean = w.iter().sum::<f64>() / n;
+    let variance = w.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
+    let expected = 0.0021929824561403508;
+    assert!((variance / expected - 1.0).abs() < 0.02, "variance {variance}, expected {expected}");
+    assert!(dense.bias().value.iter().all(|&b| b == 0.0), "the bias starts at zero");
+}
+
+fn sigmoid<F: ferronet::Float>(x: ArrayD<F>) -> ArrayD<F> {
+    let mut y = ArrayD::zeros(vec![0]);
+    Sigmoid::new().forward(x.view(), &mut y, Mode::Infer).unwrap();
+    y
+}
+
+// exp(1e4) overflows in both precisions; the stable form gives 0 and 1 exactly.
+#[test]
+fn sigmoid_of_plus_minus_1e4_is_exactly_0_and_1() {
+    assert_eq!(sigmoid(array![[-1e4f64, 0.0, 1e4]].into_dyn()), array![[0.0, 0.5, 1.0]].into_dyn());
+    assert_eq!(sigmoid(array![[-1e4f32, 0.0, 1e4]].into_dyn()), array![[0.0f32, 0.5, 1.0]].into_dyn());
+}
+
+// Python: math.exp(-40) / (1 + math.exp(-40)) = 4.248354255291589e-18; in f32,
+// sigmoid(-20) = 2.0611537e-09. Computing 1 - sigmoid(40) would give 0.
+#[test]
+fn sigmoid_of_a_large_negative_input_keeps_full_precision() {
+    let y = sigmoid(array![[-40.0f64]].into_dyn())[[0, 0]];
+    assert!((y / 4.248354255291589e-18 - 1.0).abs() < 1e-15, "{y}");
+    assert_eq!(sigmoid(array![[-20.0f32]].into_dyn())[[0, 0]], 2.0611537e-9);
+}
+
+// dx = dy * y * (1 - y): at x = 0, y = 1/2 and the slope is 1/4; at x = ln 3, y = 3/4, slope 3/16.
+#[test]
+fn sigmoid_backward_is_upstream_times_y_times_one_minus_y() {
+    let x = array![[0.0f64, 3f64.ln()]].into_dyn();
+    let y = sigmoid(x.clone());
+    let mut dx = ArrayD::zeros(vec![0]);
+    let dy = array![[2.0, 1.0]].into_dyn();
+    Sigmoid::new().backward(x.view(), y.view(), dy.view(), Some(&mut dx)).unwrap();
+    assert_eq!(dx[[0, 0]], 0.5);
+    assert!((dx[[0, 1]] - 3.0 / 16.0).abs() < 1e-16, "{dx}");
+}
