@@ -10,8 +10,8 @@ use crate::data::{Batches, Features, TargetBuffer, Targets, split_point};
 use crate::error::{Error, Result};
 use crate::layers::{Layer, Mode, Param, resize, view2};
 use crate::loss::{Loss, TargetBatch};
-use crate::optim::Optimizer;
-use crate::tensor::{Float, Tensor};
+use crate::optim::{Optimizer, check_hyper};
+use crate::tensor::{Float, Tensor, check_shape};
 
 /// The settings of [`Sequential::fit`], with Keras's names and defaults
 /// (`epochs = 1`, `batch_size = 32`, `validation_split = 0.0`, `shuffle = true`,
@@ -84,9 +84,7 @@ impl FitConfig {
                 expected: "fewer than epochs",
             });
         }
-        if self.batch_size == 0 {
-            return Err(Error::Config { name: "batch_size", value: "0".into(), expected: "at least 1" });
-        }
+        check_batch_size(self.batch_size)?;
         split_point(0, self.validation_split).map(|_| ())
     }
 }
@@ -373,7 +371,40 @@ impl<F: Float> Sequential<F> {
         if x.len() != y.len() {
             return Err(Error::Data(format!("{} input samples but {} targets", x.len(), y.len())));
         }
+        y.check_labels()
+    }
+
+    /// Checks that the output of the first `count` layers, already computed, is a matrix with
+    /// one column per class of `y`.
+    fn check_output_fits(&self, count: usize, y: &Targets<F>) -> Result<()> {
+        let predictions = view2(self.activations[count].view(), "model output")?;
+        let (rows, width) = predictions.dim();
+        if width != y.classes_count() {
+            let layer = count.checked_sub(1).and_then(|i| self.names.get(i)).map_or("(none)", String::as_str);
+            return Err(Error::Shape {
+                context: format!("targets ({} classes) for the output of layer {layer}", y.classes_count()),
+                expected: vec![rows, width],
+                found: vec![rows, y.classes_count()],
+            });
+        }
         Ok(())
+    }
+
+    /// Runs the first batch forward in inference mode (nothing is cached, nothing changes) to
+    /// check that the inputs fit the layers and the targets fit the output before training starts.
+    fn check_first_batch<X: Features<F> + ?Sized>(
+        &mut self,
+        x: &X,
+        y: &Targets<F>,
+        loss: &dyn Loss<F>,
+        batch_size: usize,
+        train_end: usize,
+    ) -> Result<()> {
+        let first: Vec<usize> = (0..batch_size.min(train_end)).collect();
+        x.gather(&first, &mut self.activations[0])?;
+        let count = self.layers_before(loss);
+        self.forward_layers(count, Mode::Infer)?;
+        self.check_output_fits(count, y)
     }
 
     /// Trains the model; see [`Sequential::fit_with`].
@@ -398,11 +429,18 @@ impl<F: Float> Sequential<F> {
     /// a new order each epoch, drawn from `config.seed`. Every batch, the last smaller one
     /// included, takes one optimizer step; the epoch's loss and accuracy are means over samples.
     ///
+    /// Everything is checked before training starts: the configuration, the optimizer's learning
+    /// rate, the data and targets, and (by running the first batch forward in inference mode)
+    /// that the inputs fit the first layer and the targets fit the last. A misuse is an error
+    /// that leaves the model untouched, never a panic.
+    ///
     /// # Errors
-    /// [`Error::Config`] for zero epochs, a zero batch size or a split outside `[0, 1)`;
-    /// [`Error::Data`] for an empty model or data set, or inputs and targets of different counts;
-    /// [`Error::Shape`] when the data does not fit the layers or the targets;
-    /// [`Error::NonFinite`] when the loss stops being finite (the weights are then those
+    /// [`Error::Config`] for zero epochs, an `initial_epoch` not below `epochs`, a zero batch
+    /// size, a split outside `[0, 1)` (NaN included) or a learning rate that is not finite and
+    /// positive; [`Error::Data`] for an empty model or data set, inputs and targets of different
+    /// counts, a label not below the number of classes, or a split that leaves no training samples;
+    /// [`Error::Shape`] when the data does not fit the layers or the output does not fit the
+    /// targets; [`Error::NonFinite`] when the loss stops being finite (the weights are then those
     /// before the failed step).
     pub fn fit_with<X: Features<F> + ?Sized>(
         &mut self,
@@ -414,6 +452,7 @@ impl<F: Float> Sequential<F> {
         callbacks: &mut [&mut dyn Callback],
     ) -> Result<History> {
         config.validate()?;
+        check_hyper("learning_rate", optimizer.learning_rate(), |lr| lr > 0.0, "a finite number > 0")?;
         self.check_data(x, y)?;
         let samples = x.len();
         let train_end = split_point(samples, config.validation_split)?;
@@ -423,6 +462,7 @@ impl<F: Float> Sequential<F> {
                 config.validation_split
             )));
         }
+        self.check_first_batch(x, y, loss, config.batch_size, train_end)?;
         let validation: Vec<usize> = (train_end..samples).collect();
         let mut batches = Batches::new(0..train_end);
         let mut target_buffer = TargetBuffer::default();
@@ -485,6 +525,7 @@ impl<F: Float> Sequential<F> {
         loss: &dyn Loss<F>,
         batch_size: usize,
     ) -> Result<Evaluation> {
+        check_batch_size(batch_size)?;
         self.check_data(x, y)?;
         let all: Vec<usize> = (0..x.len()).collect();
         self.evaluate_indices(x, y, &all, loss, batch_size)
@@ -498,9 +539,7 @@ impl<F: Float> Sequential<F> {
         loss: &dyn Loss<F>,
         batch_size: usize,
     ) -> Result<Evaluation> {
-        if batch_size == 0 {
-            return Err(Error::Config { name: "batch_size", value: "0".into(), expected: "at least 1" });
-        }
+        check_batch_size(batch_size)?;
         let count = self.layers_before(loss);
         let mut target_buffer = TargetBuffer::default();
         let (mut loss_sum, mut correct) = (0.0, 0);
@@ -508,6 +547,7 @@ impl<F: Float> Sequential<F> {
             x.gather(batch, &mut self.activations[0])?;
             let targets = target_buffer.gather(y, batch)?;
             self.forward_layers(count, Mode::Infer)?;
+            self.check_output_fits(count, y)?;
             let predictions = view2(self.activations[count].view(), "model output")?;
             loss_sum += loss.loss(predictions, targets, None)?.to_f64() * batch.len() as f64;
             correct += loss.correct(predictions, targets)?;
@@ -525,10 +565,13 @@ impl<F: Float> Sequential<F> {
     /// ends in Softmax), computed in batches of `batch_size`.
     ///
     /// # Errors
-    /// [`Error::Config`] for a zero batch size, [`Error::Shape`] when `x` does not fit the layers.
+    /// [`Error::Config`] for a zero batch size, [`Error::Data`] for an empty `x`,
+    /// [`Error::Shape`] when `x` does not fit the layers (or a layer of your own returns a batch
+    /// of another size).
     pub fn predict<X: Features<F> + ?Sized>(&mut self, x: &X, batch_size: usize) -> Result<Tensor<F>> {
-        if batch_size == 0 {
-            return Err(Error::Config { name: "batch_size", value: "0".into(), expected: "at least 1" });
+        check_batch_size(batch_size)?;
+        if x.is_empty() {
+            return Err(Error::Data("there are no samples to predict".into()));
         }
         let all: Vec<usize> = (0..x.len()).collect();
         let count = self.layers.len();
@@ -538,28 +581,41 @@ impl<F: Float> Sequential<F> {
             x.gather(batch, &mut self.activations[0])?;
             self.forward_layers(count, Mode::Infer)?;
             let out = &self.activations[count];
-            let all_out = outputs.get_or_insert_with(|| {
-                let mut shape = out.shape().to_vec();
-                shape[0] = all.len();
-                ArrayD::zeros(shape)
-            });
+            let all_out = match &mut outputs {
+                Some(all_out) => all_out,
+                None => {
+                    let mut shape = out.shape().to_vec();
+                    if let Some(rows) = shape.first_mut() {
+                        *rows = all.len();
+                    }
+                    check_shape::<F>("predictions", &shape)?;
+                    outputs.insert(ArrayD::zeros(shape))
+                }
+            };
+            let mut expected = all_out.shape().to_vec();
+            if let Some(rows) = expected.first_mut() {
+                *rows = batch.len();
+            }
+            if out.shape() != expected {
+                return Err(Error::shape("model output", &expected, out.shape()));
+            }
             all_out.slice_axis_mut(Axis(0), (row..row + batch.len()).into()).assign(out);
             row += batch.len();
         }
-        match outputs {
-            Some(outputs) => Ok(Tensor::from_array(outputs)),
-            None => Err(Error::Data("there are no samples to predict".into())),
-        }
+        // `x` is not empty, so there was a batch.
+        outputs.map(Tensor::from_array).ok_or_else(|| Error::Data("there are no samples to predict".into()))
     }
 
     /// A table of the layers, their output shapes for one sample of `input_shape`, and their
     /// parameter counts, as Keras's `model.summary()` prints it.
     ///
     /// # Errors
-    /// [`Error::Shape`] when `input_shape` does not fit the layers.
+    /// [`Error::Shape`] when `input_shape` does not fit the layers, [`Error::Config`] when it is too
+    /// large to allocate.
     pub fn summary(&mut self, input_shape: &[usize]) -> Result<String> {
         let mut shape = vec![1];
         shape.extend_from_slice(input_shape);
+        check_shape::<F>("input_shape", &shape)?;
         resize(&mut self.activations[0], &shape);
         self.forward_layers(self.layers.len(), Mode::Infer)?;
         let mut text = format!("{:<16}{:<16}{:>10}\n", "Layer", "Output shape", "Params");
@@ -567,12 +623,19 @@ impl<F: Float> Sequential<F> {
         for (i, layer) in self.layers.iter_mut().enumerate() {
             let params = layer.param_count();
             total += params;
-            let out = format!("{:?}", &self.activations[i + 1].shape()[1..]);
+            let out = format!("{:?}", self.activations[i + 1].shape().get(1..).unwrap_or_default());
             text += &format!("{:<16}{:<16}{:>10}\n", self.names[i], out, params);
         }
         text += &format!("Total params: {total}\n");
         Ok(text)
     }
+}
+
+fn check_batch_size(batch_size: usize) -> Result<()> {
+    if batch_size == 0 {
+        return Err(Error::Config { name: "batch_size", value: "0".into(), expected: "at least 1" });
+    }
+    Ok(())
 }
 
 /// The random numbers of epoch `epoch`, a function of the seed and the epoch alone.

@@ -56,13 +56,22 @@ pub struct Tensor<F = f32> {
 
 impl<F: Float> Tensor<F> {
     /// A tensor of zeros.
-    pub fn zeros(shape: &[usize]) -> Self {
-        Tensor { data: ArrayD::zeros(IxDyn(shape)) }
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming `shape` when its elements would not fit in memory
+    /// (see [`check_shape`]).
+    pub fn zeros(shape: &[usize]) -> Result<Self> {
+        Self::full(shape, F::zero())
     }
 
     /// A tensor holding `value` everywhere.
-    pub fn full(shape: &[usize], value: F) -> Self {
-        Tensor { data: ArrayD::from_elem(IxDyn(shape), value) }
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming `shape` when its elements would not fit in memory
+    /// (see [`check_shape`]).
+    pub fn full(shape: &[usize], value: F) -> Result<Self> {
+        check_shape::<F>("shape", shape)?;
+        Ok(Tensor { data: ArrayD::from_elem(IxDyn(shape), value) })
     }
 
     /// A tensor from row-major data.
@@ -120,6 +129,9 @@ impl<F: Float> Tensor<F> {
 
     /// The elements in row-major order.
     pub fn as_slice(&self) -> &[F] {
+        // Invariant, not input: every constructor stores a standard-layout array (`from_array`
+        // copies any other layout, `from_shape_vec`, `full` and `reshape` build row-major ones),
+        // and `view_mut` lends elements, not the layout, so `as_slice` always succeeds.
         self.data.as_slice().expect("a Tensor is always in standard layout")
     }
 
@@ -147,11 +159,46 @@ impl<F: Float> Tensor<F> {
 pub(crate) fn argmax<F: Float>(values: &[F]) -> usize {
     let mut best = 0;
     for (i, &v) in values.iter().enumerate() {
+        // `best` is 0 or an earlier `i`, so it indexes a value the loop has reached: in range.
         if v > values[best] {
             best = i;
         }
     }
     best
+}
+
+/// Checks that an array of `F` shaped `shape` can exist: ndarray requires the product of the
+/// non-zero dimensions to fit in `isize`, and an allocation can hold at most `isize::MAX` bytes.
+/// A dimension of 0 makes the array empty, but the others must still obey the first rule.
+///
+/// `name` is the argument the shape came from, for the message.
+///
+/// # Errors
+/// [`Error::Config`] naming `name` and showing the shape when it is too large.
+///
+/// ```
+/// use ferronet::tensor::check_shape;
+///
+/// assert!(check_shape::<f32>("shape", &[60_000, 28, 28]).is_ok());
+/// assert!(check_shape::<f32>("shape", &[0, 1 << 40, 1 << 40]).is_err()); // empty, but ndarray refuses it
+/// let error = check_shape::<f32>("shape", &[usize::MAX, 2]).unwrap_err();
+/// assert_eq!(
+///     error.to_string(),
+///     "invalid shape: expected dimensions whose product fits in memory (at most isize::MAX bytes), \
+///      received shape=[18446744073709551615, 2]"
+/// );
+/// ```
+pub fn check_shape<F>(name: &'static str, shape: &[usize]) -> Result<()> {
+    let limit = isize::MAX.unsigned_abs() / std::mem::size_of::<F>().max(1);
+    let elements = shape.iter().filter(|&&d| d != 0).try_fold(1usize, |n, &d| n.checked_mul(d));
+    match elements {
+        Some(n) if n <= limit => Ok(()),
+        _ => Err(Error::Config {
+            name,
+            value: format!("{shape:?}"),
+            expected: "dimensions whose product fits in memory (at most isize::MAX bytes)",
+        }),
+    }
 }
 
 impl<F: Float, D: ndarray::Dimension> From<ndarray::Array<F, D>> for Tensor<F> {

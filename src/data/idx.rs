@@ -93,12 +93,19 @@ pub fn parse_idx(bytes: &[u8], path: &Path) -> Result<IdxArray> {
 /// Reads an IDX images file (magic `0x00000803`, dimensions `[count, rows, cols]`), raw or gzip.
 ///
 /// # Errors
-/// As [`read_idx`], and [`Error::Idx`] when the magic number is not `0x00000803`.
+/// As [`read_idx`], and [`Error::Idx`] when the magic number is not `0x00000803`, or when the
+/// dimensions could never be gathered into a batch (`0` images of `4294967295x4294967295`: no
+/// pixels, but each image would need 2^64 bytes).
 pub fn read_images(path: impl AsRef<Path>) -> Result<Images> {
     let path = path.as_ref();
     let array = parse(&read_file(path)?, path, Some(IMAGES_MAGIC))?;
     match array.dims[..] {
-        [count, rows, cols] => Images::new(count, rows, cols, array.data),
+        // The payload length was checked against the dimensions; what Images::new can still refuse
+        // (empty images too large to ever batch) is a fault of this file, so the error names it.
+        [count, rows, cols] => Images::new(count, rows, cols, array.data).map_err(|e| match e {
+            Error::Data(reason) => Error::Idx { path: path.to_path_buf(), reason },
+            other => other,
+        }),
         // Unreachable: the magic number 0x00000803 was checked, and it says 3 dimensions.
         _ => Err(Error::Idx {
             path: path.to_path_buf(),

@@ -54,6 +54,8 @@ impl<F: Float> Loss<F> for SoftmaxCrossEntropy {
         grad: Option<&mut ArrayD<F>>,
     ) -> Result<F> {
         let (rows, width) = logits.dim();
+        // After this check every `labels[i]` below has i < rows = labels.len() and is < width,
+        // so the indexing into the labels, the logits and the gradient is in range.
         targets.check(rows, width, "softmax_cross_entropy")?;
         let mut grad = match grad {
             Some(buffer) => {
