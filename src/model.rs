@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::layers::{Layer, Mode, Param, resize, view2};
 use crate::loss::{Loss, TargetBatch};
 use crate::optim::{Optimizer, check_hyper};
-use crate::tensor::{Float, Tensor, check_shape};
+use crate::tensor::{Float, Tensor, all_finite, check_shape};
 
 /// The settings of [`Sequential::fit`], with Keras's names and defaults
 /// (`epochs = 1`, `batch_size = 32`, `validation_split = 0.0`, `shuffle = true`,
@@ -314,9 +314,6 @@ impl<F: Float> Sequential<F> {
         let predictions = view2(self.activations[count].view(), "model output")?;
         let correct = loss.correct(predictions, targets)?;
         let batch_loss = loss.loss(predictions, targets, Some(&mut self.grads[count]))?;
-        if !batch_loss.is_finite() {
-            return Err(Error::NonFinite { what: "the loss".into(), epoch: 0, step: 0 });
-        }
         self.zero_grad();
         self.backward_layers(count, false)?;
         Ok((batch_loss, correct))
@@ -332,9 +329,11 @@ impl<F: Float> Sequential<F> {
     ///
     /// A final Softmax is skipped when `loss` computes it itself, exactly as in [`Sequential::fit`].
     ///
+    /// Like PyTorch's `backward`, it returns the loss and gradients as computed, finite or not;
+    /// [`Sequential::fit`] is where non-finite values stop training.
+    ///
     /// # Errors
-    /// [`Error::Shape`] when the inputs or targets do not fit; [`Error::NonFinite`] for a loss that
-    /// is not finite.
+    /// [`Error::Shape`] when the inputs or targets do not fit.
     pub fn backprop(
         &mut self,
         inputs: ArrayViewD<F>,
@@ -407,6 +406,22 @@ impl<F: Float> Sequential<F> {
         self.check_output_fits(count, y)
     }
 
+    /// The NaN guard's check after a step's backward pass: the loss, then every parameter's
+    /// gradient in visiting order, names the first that is not finite. One pass over the
+    /// gradients; it allocates only to name a culprit.
+    fn first_non_finite(&mut self, batch_loss: F) -> Option<String> {
+        if !batch_loss.is_finite() {
+            return Some(format!("the loss ({batch_loss:?})"));
+        }
+        let mut culprit = None;
+        self.visit_params(&mut |p| {
+            if culprit.is_none() && !all_finite(&p.grad) {
+                culprit = Some(format!("the gradient of {}", p.name));
+            }
+        });
+        culprit
+    }
+
     /// Trains the model; see [`Sequential::fit_with`].
     ///
     /// # Errors
@@ -434,14 +449,23 @@ impl<F: Float> Sequential<F> {
     /// that the inputs fit the first layer and the targets fit the last. A misuse is an error
     /// that leaves the model untouched, never a panic.
     ///
+    /// # The NaN guard
+    /// After each step's backward pass, and before its optimizer step, the batch loss and every
+    /// gradient are checked (one pass over the gradients, no allocation). At the first NaN or
+    /// infinity, training stops with [`Error::NonFinite`], which names the epoch and the step
+    /// (both from 1) and carries the [`History`] of the epochs completed until then. The
+    /// optimizer never sees the bad gradients, so the model keeps the weights of the last good
+    /// step, as Keras's `TerminateOnNaN` stops training, with the partial history in the error
+    /// instead of a return value. The weights stay finite as long as the optimizer turns finite
+    /// gradients into finite updates, as [`crate::optim::Adam`] does for any configuration it accepts.
+    ///
     /// # Errors
     /// [`Error::Config`] for zero epochs, an `initial_epoch` not below `epochs`, a zero batch
     /// size, a split outside `[0, 1)` (NaN included) or a learning rate that is not finite and
     /// positive; [`Error::Data`] for an empty model or data set, inputs and targets of different
     /// counts, a label not below the number of classes, or a split that leaves no training samples;
     /// [`Error::Shape`] when the data does not fit the layers or the output does not fit the
-    /// targets; [`Error::NonFinite`] when the loss stops being finite (the weights are then those
-    /// before the failed step).
+    /// targets; [`Error::NonFinite`] from the NaN guard.
     pub fn fit_with<X: Features<F> + ?Sized>(
         &mut self,
         x: &X,
@@ -478,11 +502,11 @@ impl<F: Float> Sequential<F> {
             for (step, indices) in batches.iter(config.batch_size).enumerate() {
                 x.gather(indices, &mut self.activations[0])?;
                 let targets = target_buffer.gather(y, indices)?;
-                let (batch_loss, batch_correct) =
-                    self.gradients_for_batch(targets, loss).map_err(|e| match e {
-                        Error::NonFinite { what, .. } => Error::NonFinite { what, epoch, step: step + 1 },
-                        other => other,
-                    })?;
+                let (batch_loss, batch_correct) = self.gradients_for_batch(targets, loss)?;
+                // The NaN guard: checked before the optimizer step, so the weights stay finite.
+                if let Some(what) = self.first_non_finite(batch_loss) {
+                    return Err(Error::NonFinite { what, epoch, step: step + 1, history });
+                }
                 optimizer.step(self)?;
                 loss_sum += batch_loss.to_f64() * indices.len() as f64;
                 correct += batch_correct;
