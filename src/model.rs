@@ -609,9 +609,10 @@ impl<F: Float> Sequential<F> {
                 Some(all_out) => all_out,
                 None => {
                     let mut shape = out.shape().to_vec();
-                    if let Some(rows) = shape.first_mut() {
-                        *rows = all.len();
-                    }
+                    let Some(rows) = shape.first_mut() else {
+                        return Err(Error::shape("model output needs a batch axis", &[batch.len()], &[]));
+                    };
+                    *rows = all.len();
                     check_shape::<F>("predictions", &shape)?;
                     outputs.insert(ArrayD::zeros(shape))
                 }

@@ -426,17 +426,15 @@ fn softmax_backward_of_a_0_dimensional_output_is_a_shape_error() {
     assert!(matches!(error, Error::Shape { .. }), "{error:?}");
 }
 
-/// A layer of one's own that keeps only the first row of its input.
-struct FirstRow;
+/// A layer of one's own made of a forward function alone: no parameters, no gradient.
+struct ForwardOnly(fn(ArrayViewD<f64>, &mut ArrayD<f64>));
 
-impl Layer<f64> for FirstRow {
+impl Layer<f64> for ForwardOnly {
     fn kind(&self) -> &'static str {
-        "first_row"
+        "forward_only"
     }
     fn forward(&mut self, input: ArrayViewD<f64>, output: &mut ArrayD<f64>, _mode: Mode) -> Result<()> {
-        let first = input.slice_axis(ndarray::Axis(0), (0..1).into());
-        resize(output, first.shape());
-        output.assign(&first);
+        (self.0)(input, output);
         Ok(())
     }
     fn backward(
@@ -454,6 +452,22 @@ impl Layer<f64> for FirstRow {
 #[test]
 fn predict_through_a_layer_that_changes_the_batch_size_is_a_shape_error() {
     let (x, _) = data(3);
-    let error = Sequential::new().add(FirstRow).predict(&x, 3).unwrap_err();
+    let first_row = ForwardOnly(|input, output| {
+        let first = input.slice_axis(ndarray::Axis(0), (0..1).into());
+        resize(output, first.shape());
+        output.assign(&first);
+    });
+    let error = Sequential::new().add(first_row).predict(&x, 3).unwrap_err();
     assert_eq!(error.to_string(), "model output: expected shape [3, 3], found [1, 3]");
+}
+
+#[test]
+fn predict_through_a_layer_without_a_batch_axis_is_a_shape_error() {
+    let (x, _) = data(3);
+    let sum_all = ForwardOnly(|input, output| {
+        resize(output, &[]);
+        output.fill(input.sum());
+    });
+    let error = Sequential::new().add(sum_all).predict(&x, 3).unwrap_err();
+    assert_eq!(error.to_string(), "model output needs a batch axis: expected shape [3], found []");
 }
