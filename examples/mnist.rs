@@ -50,7 +50,7 @@ fn parse_args() -> Result<Args, String> {
             println!("{USAGE}");
             std::process::exit(0);
         }
-        let value = words.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
+        let value = words.next().ok_or_else(|| format!("{flag} needs a value; see --help"))?;
         let bad = |e: &dyn std::fmt::Display| format!("{flag} {value}: {e}");
         match flag.as_str() {
             "--data" => args.data = PathBuf::from(&value),
@@ -60,7 +60,7 @@ fn parse_args() -> Result<Args, String> {
             "--seed" => args.seed = value.parse().map_err(|e| bad(&e))?,
             "--predict" => args.predict = Some(value.parse().map_err(|e| bad(&e))?),
             "--optimizer" => args.optimizer = value,
-            _ => return Err(format!("unknown flag {flag}\n{USAGE}")),
+            _ => return Err(format!("unknown flag {flag}; see --help")),
         }
     }
     Ok(args)
@@ -139,7 +139,7 @@ fn optimizer(name: &str, lr: Option<f64>) -> ferronet::Result<Box<dyn Optimizer>
 fn predict_digit(model: &mut Sequential, mnist: &Mnist, index: usize) -> ferronet::Result<()> {
     let [count, rows, cols] = mnist.test_images.shape();
     let pixels = mnist.test_images.image(index).ok_or_else(|| {
-        ferronet::Error::Data(format!("--predict {index}: the test set has images 0 to {}", count - 1))
+        ferronet::Error::Data(format!("--predict {index}: the test set has {count} images, numbered from 0"))
     })?;
     for row in pixels.chunks(cols) {
         let line: String =

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::model::History;
+
 /// The result type of every fallible function in ferronet.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -52,14 +54,35 @@ pub enum Error {
         /// What the value must satisfy.
         expected: &'static str,
     },
-    /// Training produced a loss or gradient that is NaN or infinite.
+    /// Training produced a loss or gradient that is NaN or infinite, and
+    /// [`Sequential::fit`](crate::Sequential::fit) stopped before the optimizer step that would
+    /// have used it: the model (and the optimizer's state) are as they were after the previous
+    /// step, and `history` holds the epochs completed before this one.
+    ///
+    /// ```no_run
+    /// # use ferronet::{Error, FitConfig, Sequential, Tensor, data::Targets, loss::SoftmaxCrossEntropy, optim::{Adam, AdamConfig}};
+    /// # fn train(model: &mut Sequential, x: &Tensor, y: &Targets) -> ferronet::Result<()> {
+    /// # let mut adam = Adam::new(AdamConfig::default())?;
+    /// let history = match model.fit(x, y, &SoftmaxCrossEntropy, &mut adam, &FitConfig::default()) {
+    ///     Ok(history) => history,
+    ///     Err(Error::NonFinite { what, epoch, step, history }) => {
+    ///         eprintln!("{what} diverged at epoch {epoch}, step {step}; keeping the weights before it");
+    ///         history
+    ///     }
+    ///     Err(other) => return Err(other),
+    /// };
+    /// # Ok(()) }
+    /// ```
     NonFinite {
-        /// What was not finite (the loss, a parameter's gradient).
+        /// What was not finite: `"the loss (NaN)"`, or `"the gradient of dense_1.weight"` for the
+        /// first parameter, in visiting order, whose gradient holds a NaN or an infinity.
         what: String,
         /// The epoch, counted from 1.
         epoch: usize,
         /// The step within the epoch, counted from 1.
         step: usize,
+        /// The epochs completed before the failure (the failed epoch is not in it).
+        history: History,
     },
     /// An optimizer's state does not belong to the parameters it was given.
     OptimizerState(String),
@@ -80,7 +103,7 @@ impl fmt::Display for Error {
             Error::Config { name, value, expected } => {
                 write!(f, "invalid {name}: expected {expected}, received {name}={value}")
             }
-            Error::NonFinite { what, epoch, step } => write!(
+            Error::NonFinite { what, epoch, step, .. } => write!(
                 f,
                 "{what} is not finite at epoch {epoch}, step {step}; training stopped and the model keeps the last finite weights"
             ),

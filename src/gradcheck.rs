@@ -254,7 +254,8 @@ fn set(x: &mut ArrayD<f64>, index: usize, value: f64) {
 /// ```
 ///
 /// # Errors
-/// Whatever the loss returns for these predictions and targets.
+/// Whatever the loss returns for these predictions and targets, and [`Error::Shape`] when the
+/// gradient it writes is not the shape of the predictions.
 pub fn check_loss(
     loss: &dyn Loss<f64>,
     predictions: ArrayView2<f64>,
@@ -263,6 +264,9 @@ pub fn check_loss(
 ) -> Result<GradReport> {
     let mut grad = ArrayD::zeros(vec![0]);
     loss.loss(predictions, targets, Some(&mut grad))?;
+    if grad.shape() != predictions.shape() {
+        return Err(Error::shape(format!("{} gradient", loss.name()), predictions.shape(), grad.shape()));
+    }
     let mut report = GradReport::default();
     let h = config.step;
     let mut z = predictions.to_owned();

@@ -11,8 +11,8 @@ use crate::data::{Batches, Features, TargetBuffer, Targets, split_point};
 use crate::error::{Error, Result};
 use crate::layers::{Layer, Mode, Param, resize, view2};
 use crate::loss::{Loss, TargetBatch};
-use crate::optim::Optimizer;
-use crate::tensor::{Float, Tensor};
+use crate::optim::{Optimizer, check_hyper};
+use crate::tensor::{Float, Tensor, all_finite, check_shape};
 
 /// The settings of [`Sequential::fit`], with Keras's names and defaults
 /// (`epochs = 1`, `batch_size = 32`, `validation_split = 0.0`, `shuffle = true`,
@@ -85,9 +85,7 @@ impl FitConfig {
                 expected: "fewer than epochs",
             });
         }
-        if self.batch_size == 0 {
-            return Err(Error::Config { name: "batch_size", value: "0".into(), expected: "at least 1" });
-        }
+        check_batch_size(self.batch_size)?;
         split_point(0, self.validation_split).map(|_| ())
     }
 }
@@ -298,9 +296,6 @@ impl<F: Float> Sequential<F> {
         let predictions = view2(self.activations[count].view(), "model output")?;
         let correct = loss.correct(predictions, targets)?;
         let batch_loss = loss.loss(predictions, targets, Some(&mut self.grads[count]))?;
-        if !batch_loss.is_finite() {
-            return Err(Error::NonFinite { what: "the loss".into(), epoch: 0, step: 0 });
-        }
         self.zero_grad();
         self.backward_layers(count, false)?;
         Ok((batch_loss, correct))
@@ -316,9 +311,11 @@ impl<F: Float> Sequential<F> {
     ///
     /// A final Softmax is skipped when `loss` computes it itself, exactly as in [`Sequential::fit`].
     ///
+    /// Like PyTorch's `backward`, it returns the loss and gradients as computed, finite or not;
+    /// [`Sequential::fit`] is where non-finite values stop training.
+    ///
     /// # Errors
-    /// [`Error::Shape`] when the inputs or targets do not fit; [`Error::NonFinite`] for a loss that
-    /// is not finite.
+    /// [`Error::Shape`] when the inputs or targets do not fit.
     pub fn backprop(
         &mut self,
         inputs: ArrayViewD<F>,
@@ -374,7 +371,40 @@ impl<F: Float> Sequential<F> {
         if x.len() != y.len() {
             return Err(Error::Data(format!("{} input samples but {} targets", x.len(), y.len())));
         }
-        Ok(())
+        y.check_labels()
+    }
+
+    /// Runs the first batch forward in inference mode (nothing is cached, nothing changes) to
+    /// check that the inputs fit the layers and the targets fit the output before training starts.
+    fn check_first_batch<X: Features<F> + ?Sized>(
+        &mut self,
+        x: &X,
+        y: &Targets<F>,
+        loss: &dyn Loss<F>,
+        batch_size: usize,
+        train_end: usize,
+    ) -> Result<()> {
+        let first: Vec<usize> = (0..batch_size.min(train_end)).collect();
+        x.gather(&first, &mut self.activations[0])?;
+        let count = self.layers_before(loss);
+        self.forward_layers(count, Mode::Infer)?;
+        loss.check_classes(y.classes_count(), self.output_width(loss))
+    }
+
+    /// The NaN guard's check after a step's backward pass: the loss, then every parameter's
+    /// gradient in visiting order, names the first that is not finite. One pass over the
+    /// gradients; it allocates only to name a culprit.
+    fn first_non_finite(&mut self, batch_loss: F) -> Option<String> {
+        if !batch_loss.is_finite() {
+            return Some(format!("the loss ({batch_loss:?})"));
+        }
+        let mut culprit = None;
+        self.visit_params(&mut |p| {
+            if culprit.is_none() && !all_finite(&p.grad) {
+                culprit = Some(format!("the gradient of {}", p.name));
+            }
+        });
+        culprit
     }
 
     /// Trains the model; see [`Sequential::fit_with`].
@@ -400,13 +430,28 @@ impl<F: Float> Sequential<F> {
     /// a new order each epoch, drawn from `config.seed`. Every batch, the last smaller one
     /// included, takes one optimizer step; the epoch's loss and accuracy are means over samples.
     ///
+    /// Everything is checked before training starts: the configuration, the optimizer's learning
+    /// rate, the data and targets, and (by running the first batch forward in inference mode)
+    /// that the inputs fit the first layer and the targets fit the last. A misuse is an error
+    /// that leaves the model untouched, never a panic.
+    ///
+    /// # The NaN guard
+    /// After each step's backward pass, and before its optimizer step, the batch loss and every
+    /// gradient are checked (one pass over the gradients, no allocation). At the first NaN or
+    /// infinity, training stops with [`Error::NonFinite`], which names the epoch and the step
+    /// (both from 1) and carries the [`History`] of the epochs completed until then. The
+    /// optimizer never sees the bad gradients, so the model keeps the weights of the last good
+    /// step, as Keras's `TerminateOnNaN` stops training, with the partial history in the error
+    /// instead of a return value. The weights stay finite as long as the optimizer turns finite
+    /// gradients into finite updates, as [`crate::optim::Adam`] does for any configuration it accepts.
+    ///
     /// # Errors
-    /// [`Error::Config`] for zero epochs, a zero batch size or a split outside `[0, 1)`;
-    /// [`Error::Data`] for an empty model or data set, or inputs and targets of different counts;
-    /// [`Error::Shape`] when the data does not fit the layers or the targets (the number of
-    /// classes the targets were built for included, see [`Loss::check_classes`]);
-    /// [`Error::NonFinite`] when the loss stops being finite (the weights are then those
-    /// before the failed step).
+    /// [`Error::Config`] for zero epochs, an `initial_epoch` not below `epochs`, a zero batch
+    /// size, a split outside `[0, 1)` (NaN included) or a learning rate that is not finite and
+    /// positive; [`Error::Data`] for an empty model or data set, inputs and targets of different
+    /// counts, a label not below the number of classes, or a split that leaves no training samples;
+    /// [`Error::Shape`] when the data does not fit the layers or the output does not fit the
+    /// targets; [`Error::NonFinite`] from the NaN guard.
     pub fn fit_with<X: Features<F> + ?Sized>(
         &mut self,
         x: &X,
@@ -417,6 +462,7 @@ impl<F: Float> Sequential<F> {
         callbacks: &mut [&mut dyn Callback<F>],
     ) -> Result<History> {
         config.validate()?;
+        check_hyper("learning_rate", optimizer.learning_rate(), |lr| lr > 0.0, "a finite number > 0")?;
         self.check_data(x, y)?;
         let samples = x.len();
         let train_end = split_point(samples, config.validation_split)?;
@@ -426,6 +472,7 @@ impl<F: Float> Sequential<F> {
                 config.validation_split
             )));
         }
+        self.check_first_batch(x, y, loss, config.batch_size, train_end)?;
         let validation: Vec<usize> = (train_end..samples).collect();
         let mut batches = Batches::new(0..train_end);
         let mut target_buffer = TargetBuffer::default();
@@ -449,12 +496,11 @@ impl<F: Float> Sequential<F> {
             for (step, indices) in batches.iter(config.batch_size).enumerate() {
                 x.gather(indices, &mut self.activations[0])?;
                 let targets = target_buffer.gather(y, indices)?;
-                let (batch_loss, batch_correct) =
-                    self.gradients_for_batch(targets, loss).map_err(|e| match e {
-                        Error::NonFinite { what, .. } => Error::NonFinite { what, epoch, step: step + 1 },
-                        other => other,
-                    })?;
-                loss.check_classes(y.classes_count(), self.output_width(loss))?;
+                let (batch_loss, batch_correct) = self.gradients_for_batch(targets, loss)?;
+                // The NaN guard: checked before the optimizer step, so the weights stay finite.
+                if let Some(what) = self.first_non_finite(batch_loss) {
+                    return Err(Error::NonFinite { what, epoch, step: step + 1, history });
+                }
                 optimizer.step(self)?;
                 loss_sum += batch_loss.to_f64() * indices.len() as f64;
                 correct += batch_correct;
@@ -517,6 +563,7 @@ impl<F: Float> Sequential<F> {
         loss: &dyn Loss<F>,
         batch_size: usize,
     ) -> Result<Evaluation> {
+        check_batch_size(batch_size)?;
         self.check_data(x, y)?;
         let all: Vec<usize> = (0..x.len()).collect();
         self.evaluate_indices(x, y, &all, loss, batch_size)
@@ -530,9 +577,7 @@ impl<F: Float> Sequential<F> {
         loss: &dyn Loss<F>,
         batch_size: usize,
     ) -> Result<Evaluation> {
-        if batch_size == 0 {
-            return Err(Error::Config { name: "batch_size", value: "0".into(), expected: "at least 1" });
-        }
+        check_batch_size(batch_size)?;
         let count = self.layers_before(loss);
         let mut target_buffer = TargetBuffer::default();
         let (mut loss_sum, mut correct) = (0.0, 0);
@@ -558,10 +603,13 @@ impl<F: Float> Sequential<F> {
     /// ends in Softmax), computed in batches of `batch_size`.
     ///
     /// # Errors
-    /// [`Error::Config`] for a zero batch size, [`Error::Shape`] when `x` does not fit the layers.
+    /// [`Error::Config`] for a zero batch size, [`Error::Data`] for an empty `x`,
+    /// [`Error::Shape`] when `x` does not fit the layers (or a layer of your own returns a batch
+    /// of another size).
     pub fn predict<X: Features<F> + ?Sized>(&mut self, x: &X, batch_size: usize) -> Result<Tensor<F>> {
-        if batch_size == 0 {
-            return Err(Error::Config { name: "batch_size", value: "0".into(), expected: "at least 1" });
+        check_batch_size(batch_size)?;
+        if x.is_empty() {
+            return Err(Error::Data("there are no samples to predict".into()));
         }
         let all: Vec<usize> = (0..x.len()).collect();
         let count = self.layers.len();
@@ -571,28 +619,42 @@ impl<F: Float> Sequential<F> {
             x.gather(batch, &mut self.activations[0])?;
             self.forward_layers(count, Mode::Infer)?;
             let out = &self.activations[count];
-            let all_out = outputs.get_or_insert_with(|| {
-                let mut shape = out.shape().to_vec();
-                shape[0] = all.len();
-                ArrayD::zeros(shape)
-            });
+            let all_out = match &mut outputs {
+                Some(all_out) => all_out,
+                None => {
+                    let mut shape = out.shape().to_vec();
+                    let Some(rows) = shape.first_mut() else {
+                        return Err(Error::shape("model output needs a batch axis", &[batch.len()], &[]));
+                    };
+                    *rows = all.len();
+                    check_shape::<F>("predictions", &shape)?;
+                    outputs.insert(ArrayD::zeros(shape))
+                }
+            };
+            let mut expected = all_out.shape().to_vec();
+            if let Some(rows) = expected.first_mut() {
+                *rows = batch.len();
+            }
+            if out.shape() != expected {
+                return Err(Error::shape("model output", &expected, out.shape()));
+            }
             all_out.slice_axis_mut(Axis(0), (row..row + batch.len()).into()).assign(out);
             row += batch.len();
         }
-        match outputs {
-            Some(outputs) => Ok(Tensor::from_array(outputs)),
-            None => Err(Error::Data("there are no samples to predict".into())),
-        }
+        // `x` is not empty, so there was a batch.
+        outputs.map(Tensor::from_array).ok_or_else(|| Error::Data("there are no samples to predict".into()))
     }
 
     /// A table of the layers, their output shapes for one sample of `input_shape`, and their
     /// parameter counts, as Keras's `model.summary()` prints it.
     ///
     /// # Errors
-    /// [`Error::Shape`] when `input_shape` does not fit the layers.
+    /// [`Error::Shape`] when `input_shape` does not fit the layers, [`Error::Config`] when it is too
+    /// large to allocate.
     pub fn summary(&mut self, input_shape: &[usize]) -> Result<String> {
         let mut shape = vec![1];
         shape.extend_from_slice(input_shape);
+        check_shape::<F>("input_shape", &shape)?;
         resize(&mut self.activations[0], &shape);
         self.forward_layers(self.layers.len(), Mode::Infer)?;
         let mut text = format!("{:<16}{:<16}{:>10}\n", "Layer", "Output shape", "Params");
@@ -600,12 +662,19 @@ impl<F: Float> Sequential<F> {
         for (i, layer) in self.layers.iter_mut().enumerate() {
             let params = layer.param_count();
             total += params;
-            let out = format!("{:?}", &self.activations[i + 1].shape()[1..]);
+            let out = format!("{:?}", self.activations[i + 1].shape().get(1..).unwrap_or_default());
             text += &format!("{:<16}{:<16}{:>10}\n", self.names[i], out, params);
         }
         text += &format!("Total params: {total}\n");
         Ok(text)
     }
+}
+
+fn check_batch_size(batch_size: usize) -> Result<()> {
+    if batch_size == 0 {
+        return Err(Error::Config { name: "batch_size", value: "0".into(), expected: "at least 1" });
+    }
+    Ok(())
 }
 
 /// The random numbers of epoch `epoch`, a function of the seed and the epoch alone.

@@ -56,13 +56,22 @@ pub struct Tensor<F = f32> {
 
 impl<F: Float> Tensor<F> {
     /// A tensor of zeros.
-    pub fn zeros(shape: &[usize]) -> Self {
-        Tensor { data: ArrayD::zeros(IxDyn(shape)) }
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming `shape` when its elements would not fit in memory
+    /// (see [`check_shape`]).
+    pub fn zeros(shape: &[usize]) -> Result<Self> {
+        Self::full(shape, F::zero())
     }
 
     /// A tensor holding `value` everywhere.
-    pub fn full(shape: &[usize], value: F) -> Self {
-        Tensor { data: ArrayD::from_elem(IxDyn(shape), value) }
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming `shape` when its elements would not fit in memory
+    /// (see [`check_shape`]).
+    pub fn full(shape: &[usize], value: F) -> Result<Self> {
+        check_shape::<F>("shape", shape)?;
+        Ok(Tensor { data: ArrayD::from_elem(IxDyn(shape), value) })
     }
 
     /// A tensor from row-major data.
@@ -120,6 +129,9 @@ impl<F: Float> Tensor<F> {
 
     /// The elements in row-major order.
     pub fn as_slice(&self) -> &[F] {
+        // Invariant, not input: every constructor stores a standard-layout array (`from_array`
+        // copies any other layout, `from_shape_vec`, `full` and `reshape` build row-major ones),
+        // and `view_mut` lends elements, not the layout, so `as_slice` always succeeds.
         self.data.as_slice().expect("a Tensor is always in standard layout")
     }
 
@@ -147,11 +159,64 @@ impl<F: Float> Tensor<F> {
 pub(crate) fn argmax<F: Float>(values: &[F]) -> usize {
     let mut best = 0;
     for (i, &v) in values.iter().enumerate() {
+        // `best` is 0 or an earlier `i`, so it indexes a value the loop has reached: in range.
         if v > values[best] {
             best = i;
         }
     }
     best
+}
+
+/// Whether every element is finite, in one pass that does not branch per element: `x * 0` is
+/// (plus or minus) 0 for a finite `x` and NaN for an infinite or NaN one, and a NaN survives
+/// any sum. Eight independent sums let the compiler vectorise the loop.
+pub(crate) fn all_finite<F: Float>(values: &ArrayD<F>) -> bool {
+    let Some(slice) = values.as_slice_memory_order() else {
+        return values.iter().all(|x| x.is_finite());
+    };
+    let mut sums = [F::zero(); 8];
+    let mut chunks = slice.chunks_exact(8);
+    for chunk in &mut chunks {
+        for (sum, &x) in sums.iter_mut().zip(chunk) {
+            *sum += x * F::zero();
+        }
+    }
+    let rest = chunks.remainder().iter().fold(F::zero(), |sum, &x| sum + x * F::zero());
+    sums.iter().fold(rest, |total, &sum| total + sum) == F::zero()
+}
+
+/// Checks that an array of `F` shaped `shape` can exist: ndarray requires the product of the
+/// non-zero dimensions to fit in `isize`, and an allocation can hold at most `isize::MAX` bytes.
+/// A dimension of 0 makes the array empty, but the others must still obey the first rule.
+///
+/// `name` is the argument the shape came from, for the message.
+///
+/// # Errors
+/// [`Error::Config`] naming `name` and showing the shape when it is too large.
+///
+/// ```
+/// use ferronet::tensor::check_shape;
+///
+/// assert!(check_shape::<f32>("shape", &[60_000, 28, 28]).is_ok());
+/// assert!(check_shape::<f32>("shape", &[0, 1 << 40, 1 << 40]).is_err()); // empty, but ndarray refuses it
+/// let error = check_shape::<f32>("shape", &[usize::MAX, 2]).unwrap_err();
+/// assert_eq!(
+///     error.to_string(),
+///     "invalid shape: expected dimensions whose product fits in memory (at most isize::MAX bytes), \
+///      received shape=[18446744073709551615, 2]"
+/// );
+/// ```
+pub fn check_shape<F>(name: &'static str, shape: &[usize]) -> Result<()> {
+    let limit = isize::MAX.unsigned_abs() / std::mem::size_of::<F>().max(1);
+    let elements = shape.iter().filter(|&&d| d != 0).try_fold(1usize, |n, &d| n.checked_mul(d));
+    match elements {
+        Some(n) if n <= limit => Ok(()),
+        _ => Err(Error::Config {
+            name,
+            value: format!("{shape:?}"),
+            expected: "dimensions whose product fits in memory (at most isize::MAX bytes)",
+        }),
+    }
 }
 
 impl<F: Float, D: ndarray::Dimension> From<ndarray::Array<F, D>> for Tensor<F> {
@@ -163,5 +228,36 @@ impl<F: Float, D: ndarray::Dimension> From<ndarray::Array<F, D>> for Tensor<F> {
 impl<F: Float> From<Tensor<F>> for ArrayD<F> {
     fn from(tensor: Tensor<F>) -> Self {
         tensor.into_array()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::all_finite;
+    use ndarray::{ArrayD, IxDyn};
+
+    #[test]
+    fn all_finite_finds_a_nan_or_an_infinity_anywhere() {
+        // 19 values: two chunks of 8 and a remainder of 3, so every code path holds one.
+        let finite: Vec<f32> = (0..19).map(|i| i as f32 - 9.5).collect();
+        let array = |v: &[f32]| ArrayD::from_shape_vec(IxDyn(&[v.len()]), v.to_vec()).unwrap();
+        assert!(all_finite(&array(&finite)));
+        assert!(all_finite(&array(&[f32::MAX, -f32::MAX, f32::MIN_POSITIVE, -0.0])));
+        for position in 0..finite.len() {
+            for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+                let mut values = finite.clone();
+                values[position] = bad;
+                assert!(!all_finite(&array(&values)), "{bad} at {position}");
+            }
+        }
+    }
+
+    #[test]
+    fn all_finite_reads_arrays_that_are_not_contiguous() {
+        let mut grid = ArrayD::<f64>::zeros(IxDyn(&[4, 4]));
+        grid[[3, 1]] = f64::NAN;
+        let column = grid.slice_move(ndarray::s![.., 1]).into_dyn();
+        assert!(column.as_slice_memory_order().is_none());
+        assert!(!all_finite(&column));
     }
 }

@@ -246,6 +246,27 @@ fn gzip_of_a_huge_header_fails_fast() {
     assert!(reason.contains("truncated"), "{reason}");
 }
 
+#[test]
+fn a_gzip_bomb_is_decompressed_only_to_the_size_its_header_claims() {
+    // 10 labels, then 4 GiB of zeros: 4096 gzip members of 1 MiB each, about 4 MB compressed.
+    // Reading it all would take seconds and 4 GiB; the reader stops one byte past the claim.
+    let mut labels = header(&[10]);
+    labels.extend(0..10);
+    let mut bomb = gzip(&labels);
+    let mebibyte_of_zeros = gzip(&vec![0; 1 << 20]);
+    for _ in 0..4096 {
+        bomb.extend_from_slice(&mebibyte_of_zeros);
+    }
+    let start = Instant::now();
+    let reason = idx_reason(parse_idx(&bomb, Path::new("bomb.gz")).unwrap_err());
+    assert!(start.elapsed() < Duration::from_secs(2), "took {:?}", start.elapsed());
+    assert_eq!(
+        reason,
+        "trailing bytes: the header says dimensions [10], that is 10 bytes of data, \
+         but the decompressed content has more after the 8-byte header"
+    );
+}
+
 // ---- other header checks ----
 
 #[test]
@@ -280,6 +301,19 @@ fn images_with_zero_rows_load_as_images_without_pixels() {
     let images = read_images(write(&dir, "images", &header(&[3, 0, 28]))).unwrap();
     assert_eq!(images.shape(), [3, 0, 28]);
     assert!(images.pixels().is_empty());
+}
+
+#[test]
+fn no_images_of_4294967295x4294967295_are_refused_as_never_batchable() {
+    // No pixels, so the payload size (0) matches, but one image would need 2^64 bytes.
+    let dir = scratch("zero-huge-images");
+    let path = write(&dir, "images", &header(&[0, u32::MAX, u32::MAX]));
+    let reason = idx_reason(read_images(&path).unwrap_err());
+    assert_eq!(
+        reason,
+        "0 images of 4294967295x4294967295 are too large: as f64 they need more than isize::MAX bytes, \
+         counting only the non-zero dimensions"
+    );
 }
 
 #[test]

@@ -200,3 +200,32 @@ fn sgd_hyper_parameters_are_checked_with_the_value_received() {
         assert_eq!(Sgd::<f32>::new(config).unwrap_err().to_string(), message);
     }
 }
+
+#[test]
+fn a_learning_rate_whose_first_step_overflows_f32_is_refused() {
+    // lr / (1 - beta1) = 1e38 / 0.1 = 1e39 is past f32::MAX (3.4e38): the first step would make
+    // weights infinite, or NaN where the moment is 0.
+    let error = Adam::<f32>::new(AdamConfig::default().with_lr(1e38)).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "invalid lr: expected a number whose first step lr / (1 - beta1) is finite in the element type, \
+         received lr=100000000000000000000000000000000000000"
+    );
+    assert!(Adam::<f64>::new(AdamConfig::default().with_lr(1e38)).is_ok());
+}
+
+#[test]
+fn eps_0_is_refused_because_a_zero_gradient_would_divide_0_by_0() {
+    let error = Adam::<f64>::new(AdamConfig::default().with_eps(0.0)).unwrap_err();
+    assert_eq!(error.to_string(), "invalid eps: expected a finite number > 0, received eps=0");
+}
+
+#[test]
+fn eps_that_rounds_to_0_in_f32_is_refused() {
+    let error = Adam::<f32>::new(AdamConfig::default().with_eps(1e-50)).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "invalid eps: expected a number that stays above 0 in the element type, received eps=0.00000000000000000000000000000000000000000000000001"
+    );
+    assert!(Adam::<f64>::new(AdamConfig::default().with_eps(1e-50)).is_ok());
+}

@@ -1,8 +1,11 @@
 //! `fit`, `evaluate` and `predict`: batching, the validation split, per-sample averages and
 //! determinism (P13-P17 of ../shared/cases/pitfalls.md), and real training on MNIST.
 
+mod common;
+
+use common::{adam, small_model, weights};
 use ferronet::data::{Batches, Features, Mnist, Targets, split_point};
-use ferronet::layers::{Dense, Flatten, Layer, ReLU, Sigmoid, Softmax};
+use ferronet::layers::{Dense, Flatten, ReLU, Sigmoid, Softmax};
 use ferronet::loss::{BinaryCrossEntropy, SoftmaxCrossEntropy};
 use ferronet::optim::{Adam, AdamConfig};
 use ferronet::{Error, FitConfig, Sequential, Tensor};
@@ -12,10 +15,6 @@ use rand::rngs::StdRng;
 
 fn column(values: &[f64]) -> Tensor<f64> {
     Tensor::from_shape_vec(&[values.len(), 1], values.to_vec()).unwrap()
-}
-
-fn adam() -> Adam<f64> {
-    Adam::new(AdamConfig::default()).unwrap()
 }
 
 #[test]
@@ -99,21 +98,6 @@ fn p16_accuracy_compares_argmax_with_labels() {
     assert_eq!(result.accuracy, 2.0 / 3.0);
 }
 
-fn small_model(seed: u64) -> Sequential<f64> {
-    let mut rng = StdRng::seed_from_u64(seed);
-    Sequential::new()
-        .add(Dense::new(3, 4, &mut rng).unwrap())
-        .add(ReLU::new())
-        .add(Dense::new(4, 2, &mut rng).unwrap())
-        .add(Softmax::new())
-}
-
-fn weights(model: &mut Sequential<f64>) -> Vec<f64> {
-    let mut all = Vec::new();
-    model.visit_params(&mut |p| all.extend(p.value.iter().copied()));
-    all
-}
-
 fn train_six(seed: u64) -> (Vec<f64>, f64) {
     let x = Tensor::from_shape_vec(&[6, 3], (0..18).map(|i| (i as f64 * 0.37).sin()).collect()).unwrap();
     let y = Targets::classes(&[0, 1, 1, 0, 1, 0], 2).unwrap();
@@ -156,7 +140,7 @@ fn zero_epochs_is_an_error() {
 
 #[test]
 fn inputs_and_targets_of_different_counts_is_an_error() {
-    let x = Tensor::<f64>::zeros(&[3, 2]);
+    let x = Tensor::<f64>::zeros(&[3, 2]).unwrap();
     let y = Targets::classes(&[0, 1], 2).unwrap();
     let err =
         logits_only().fit(&x, &y, &SoftmaxCrossEntropy, &mut adam(), &FitConfig::default()).unwrap_err();
@@ -165,7 +149,7 @@ fn inputs_and_targets_of_different_counts_is_an_error() {
 
 #[test]
 fn input_width_that_does_not_match_the_layer_names_both_shapes() {
-    let x = Tensor::<f64>::zeros(&[2, 5]);
+    let x = Tensor::<f64>::zeros(&[2, 5]).unwrap();
     let y = Targets::classes(&[0, 1], 2).unwrap();
     let err =
         small_model(0).fit(&x, &y, &SoftmaxCrossEntropy, &mut adam(), &FitConfig::default()).unwrap_err();

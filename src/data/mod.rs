@@ -12,12 +12,12 @@ pub use batches::{Batches, split_point};
 pub use idx::{IdxArray, read_idx};
 pub use mnist::Mnist;
 
-use ndarray::{Array2, ArrayD, Axis, IxDyn};
+use ndarray::{Array2, ArrayD, Axis, Dimension, IxDyn};
 
 use crate::error::{Error, Result};
 use crate::layers::resize;
 use crate::loss::TargetBatch;
-use crate::tensor::{Float, Tensor};
+use crate::tensor::{Float, Tensor, check_shape};
 
 /// A set of input samples that can be gathered into batches by index.
 pub trait Features<F: Float> {
@@ -50,7 +50,9 @@ impl Images {
     /// Images from row-major pixels.
     ///
     /// # Errors
-    /// [`Error::Data`] when `pixels.len()` is not `count * rows * cols`.
+    /// [`Error::Data`] when `pixels.len()` is not `count * rows * cols`, or when the images would
+    /// not fit in memory as `f64` (which matters when a dimension is 0: `0` images of
+    /// `4294967295x4294967295` hold no pixels, but no batch of them could be allocated).
     pub fn new(count: usize, rows: usize, cols: usize, pixels: Vec<u8>) -> Result<Self> {
         let expected = count.checked_mul(rows).and_then(|n| n.checked_mul(cols));
         if expected != Some(pixels.len()) {
@@ -58,6 +60,14 @@ impl Images {
                 "{count} images of {rows}x{cols} need {} bytes, found {}",
                 expected.map_or("more than usize::MAX".to_string(), |n| n.to_string()),
                 pixels.len()
+            )));
+        }
+        // The invariant every other method relies on: the non-zero dimensions multiply to at most
+        // isize::MAX / 8, so `rows * cols`, and a batch of the images as f32 or f64, cannot overflow.
+        if check_shape::<f64>("images", &[count, rows, cols]).is_err() {
+            return Err(Error::Data(format!(
+                "{count} images of {rows}x{cols} are too large: as f64 they need more than isize::MAX \
+                 bytes, counting only the non-zero dimensions"
             )));
         }
         Ok(Images { shape: [count, rows, cols], pixels })
@@ -83,6 +93,7 @@ impl Images {
         if index >= self.shape[0] {
             return None;
         }
+        // No overflow: `new` bounds rows * cols, and (index + 1) * size <= count * size = pixels.len().
         let size = self.shape[1] * self.shape[2];
         self.pixels.get(index * size..(index + 1) * size)
     }
@@ -113,6 +124,8 @@ impl Images {
     /// All images scaled to `[0, 1]` as one tensor `[count, rows, cols]`.
     pub fn to_tensor<F: Float>(&self) -> Tensor<F> {
         let values = self.pixels.iter().map(|&p| F::from_f64(f64::from(p) / 255.0)).collect();
+        // Invariant: `new` checked pixels.len() == count * rows * cols and that the shape fits
+        // ndarray's size limit, the only two reasons from_shape_vec fails.
         Tensor::from_shape_vec(&self.shape, values).unwrap_or_else(|_| unreachable!("shape checked in new"))
     }
 }
@@ -127,8 +140,12 @@ impl<F: Float> Features<F> for Images {
     }
 
     fn gather(&self, indices: &[usize], batch: &mut ArrayD<F>) -> Result<()> {
-        let size = self.shape[1] * self.shape[2];
-        resize(batch, &[indices.len(), self.shape[1], self.shape[2]]);
+        let [count, rows, cols] = self.shape;
+        check_indices(indices, count)?;
+        let shape = [indices.len(), rows, cols];
+        check_shape::<F>("batch shape", &shape)?;
+        let size = rows * cols;
+        resize(batch, &shape);
         // One division per byte value, not per pixel: p / 255 rounded once, so 255 is exactly 1.
         let mut scaled = [F::zero(); 256];
         for (p, value) in scaled.iter_mut().enumerate() {
@@ -155,17 +172,19 @@ impl<F: Float> Features<F> for Tensor<F> {
     }
 
     fn gather(&self, indices: &[usize], batch: &mut ArrayD<F>) -> Result<()> {
+        if self.shape().is_empty() {
+            return Err(Error::Data("a 0-dimensional tensor has no sample axis to gather from".into()));
+        }
         let count = Features::<F>::len(self);
+        check_indices(indices, count)?;
         let mut shape = IxDyn(self.shape());
         shape[0] = indices.len();
+        check_shape::<F>("batch shape", shape.slice())?;
         if batch.raw_dim() != shape {
             *batch = ArrayD::zeros(shape);
         }
         let source = self.view();
         for (mut row, &i) in batch.axis_iter_mut(Axis(0)).zip(indices) {
-            if i >= count {
-                return Err(out_of_range(i, count));
-            }
             row.assign(&source.index_axis(Axis(0), i));
         }
         Ok(())
@@ -174,6 +193,24 @@ impl<F: Float> Features<F> for Tensor<F> {
 
 fn out_of_range(index: usize, count: usize) -> Error {
     Error::Data(format!("sample index {index} is out of range for {count} samples"))
+}
+
+/// Checks every index before anything is allocated from their number.
+fn check_indices(indices: &[usize], count: usize) -> Result<()> {
+    match indices.iter().find(|&&i| i >= count) {
+        Some(&i) => Err(out_of_range(i, count)),
+        None => Ok(()),
+    }
+}
+
+/// The first label that is not below `classes`, as an error naming its index and value.
+fn check_labels(labels: impl IntoIterator<Item = usize>, classes: usize) -> Result<()> {
+    match labels.into_iter().enumerate().find(|&(_, label)| label >= classes) {
+        Some((i, bad)) => {
+            Err(Error::Data(format!("label {bad} at index {i} is out of range for {classes} classes")))
+        }
+        None => Ok(()),
+    }
 }
 
 /// What a model is trained to predict: a class index per sample, or a row of probabilities per sample.
@@ -196,25 +233,26 @@ impl<F: Float> Targets<F> {
     /// # Errors
     /// [`Error::Data`] when a label is not below `classes`.
     pub fn classes(labels: &[u8], classes: usize) -> Result<Self> {
-        if let Some((i, &bad)) = labels.iter().enumerate().find(|&(_, &l)| usize::from(l) >= classes) {
-            return Err(Error::Data(format!(
-                "label {bad} at index {i} is out of range for {classes} classes"
-            )));
-        }
+        check_labels(labels.iter().map(|&l| usize::from(l)), classes)?;
         Ok(Targets::Classes { labels: labels.iter().map(|&l| usize::from(l)).collect(), classes })
     }
 
     /// One-hot rows from byte labels, `[labels.len(), classes]`.
     ///
     /// # Errors
-    /// [`Error::Data`] when a label is not below `classes`.
+    /// [`Error::Data`] when a label is not below `classes`; [`Error::Config`] naming `classes` when
+    /// the rows would not fit in memory.
     pub fn one_hot(labels: &[u8], classes: usize) -> Result<Self> {
-        let Targets::Classes { labels, classes } = Self::classes(labels, classes)? else {
-            unreachable!("classes() builds Classes")
-        };
+        check_labels(labels.iter().map(|&l| usize::from(l)), classes)?;
+        check_shape::<F>("classes", &[labels.len(), classes]).map_err(|_| Error::Config {
+            name: "classes",
+            value: classes.to_string(),
+            expected: "a number of classes whose one-hot rows fit in memory",
+        })?;
         let mut rows = Array2::zeros((labels.len(), classes));
-        for (mut row, &label) in rows.rows_mut().into_iter().zip(&labels) {
-            row[label] = F::one();
+        for (mut row, &label) in rows.rows_mut().into_iter().zip(labels) {
+            // In range: every label was checked to be below `classes` above.
+            row[usize::from(label)] = F::one();
         }
         Ok(Targets::Probabilities(rows))
     }
@@ -224,6 +262,20 @@ impl<F: Float> Targets<F> {
         match self {
             Targets::Classes { labels, .. } => TargetBatch::Classes(labels),
             Targets::Probabilities(rows) => TargetBatch::Probabilities(rows.view()),
+        }
+    }
+
+    /// Checks that every class index is below the number of classes. Probability rows have no
+    /// index to check. [`Sequential::fit`](crate::Sequential::fit) calls it before training, so
+    /// targets built directly as [`Targets::Classes`] are checked as those from
+    /// [`Targets::classes`] are.
+    ///
+    /// # Errors
+    /// [`Error::Data`] naming the first label out of range, its index and the number of classes.
+    pub fn check_labels(&self) -> Result<()> {
+        match self {
+            Targets::Classes { labels, classes } => check_labels(labels.iter().copied(), *classes),
+            Targets::Probabilities(_) => Ok(()),
         }
     }
 
@@ -271,13 +323,12 @@ impl<F: Float> TargetBuffer<F> {
                 Ok(TargetBatch::Classes(&self.classes))
             }
             Targets::Probabilities(rows) => {
+                check_indices(indices, rows.nrows())?;
                 if self.rows.dim() != (indices.len(), rows.ncols()) {
+                    check_shape::<F>("batch shape", &[indices.len(), rows.ncols()])?;
                     self.rows = Array2::zeros((indices.len(), rows.ncols()));
                 }
                 for (mut out, &i) in self.rows.rows_mut().into_iter().zip(indices) {
-                    if i >= rows.nrows() {
-                        return Err(out_of_range(i, rows.nrows()));
-                    }
                     out.assign(&rows.row(i));
                 }
                 Ok(TargetBatch::Probabilities(self.rows.view()))

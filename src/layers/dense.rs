@@ -7,7 +7,7 @@ use rand_distr::{Distribution, Uniform};
 
 use super::{Layer, Mode, Param, resize, view1_mut, view2, view2_mut};
 use crate::error::{Error, Result};
-use crate::tensor::Float;
+use crate::tensor::{Float, check_shape};
 
 /// A fully connected layer: `y = x W + b`.
 ///
@@ -38,6 +38,9 @@ use crate::tensor::Float;
 pub struct Dense<F = f32> {
     weight: Param<F>,
     bias: Param<F>,
+    /// `[in, out]` as built. The parameters' fields are public, so their shapes are checked
+    /// against it before every use.
+    shape: [usize; 2],
 }
 
 impl<F: Float> Dense<F> {
@@ -45,14 +48,21 @@ impl<F: Float> Dense<F> {
     /// Glorot-uniform weights in `±sqrt(6 / (inputs + outputs))` drawn from `rng`, zero bias.
     ///
     /// # Errors
-    /// [`Error::Config`] when either size is zero.
+    /// [`Error::Config`] when either size is zero, or when the `[inputs, outputs]` weight would not
+    /// fit in memory.
     pub fn new(inputs: usize, outputs: usize, rng: &mut impl Rng) -> Result<Self> {
         for (name, value) in [("inputs", inputs), ("outputs", outputs)] {
             if value == 0 {
                 return Err(Error::Config { name, value: value.to_string(), expected: "at least 1 unit" });
             }
         }
-        let limit = F::from_f64((6.0 / (inputs + outputs) as f64).sqrt());
+        check_shape::<F>("outputs", &[inputs, outputs]).map_err(|_| Error::Config {
+            name: "outputs",
+            value: format!("{outputs} (with inputs={inputs})"),
+            expected: "sizes whose [inputs, outputs] weight fits in memory",
+        })?;
+        // Summed in f64: `inputs + outputs` may overflow usize, the f64 sum cannot.
+        let limit = F::from_f64((6.0 / (inputs as f64 + outputs as f64)).sqrt());
         let glorot = Uniform::new_inclusive(-limit, limit).map_err(|_| Error::Config {
             name: "inputs",
             value: inputs.to_string(),
@@ -71,6 +81,7 @@ impl<F: Float> Dense<F> {
             return Err(Error::shape("Dense bias", &[weight.ncols()], bias.shape()));
         }
         Ok(Dense {
+            shape: [weight.nrows(), weight.ncols()],
             weight: Param::new("dense.weight", weight.into_dyn()),
             bias: Param::new("dense.bias", bias.into_dyn()),
         })
@@ -78,12 +89,12 @@ impl<F: Float> Dense<F> {
 
     /// The number of input features.
     pub fn inputs(&self) -> usize {
-        self.weight.value.shape()[0]
+        self.shape[0]
     }
 
     /// The number of output units.
     pub fn outputs(&self) -> usize {
-        self.weight.value.shape()[1]
+        self.shape[1]
     }
 
     /// The weight parameter, `[in, out]`.
@@ -102,6 +113,23 @@ impl<F: Float> Dense<F> {
 
     fn bias_error(&self) -> Error {
         Error::shape(self.bias.name.clone(), &[self.outputs()], self.bias.grad.shape())
+    }
+
+    /// The parameters' fields are public (optimizers and users may edit them through
+    /// `visit_params`), so their shapes are checked before every use against the layer's
+    /// `[in, out]`: the weight and its gradient `[in, out]`, the bias and its gradient `[out]`.
+    /// Comparisons only; nothing is allocated unless there is an error.
+    fn check_params(&self) -> Result<()> {
+        let [_, outputs] = self.shape;
+        for (param, expected) in [(&self.weight, &self.shape[..]), (&self.bias, &[outputs][..])] {
+            if param.value.shape() != expected {
+                return Err(Error::shape(param.name.clone(), expected, param.value.shape()));
+            }
+            if param.grad.shape() != expected {
+                return Err(Error::shape(format!("{} gradient", param.name), expected, param.grad.shape()));
+            }
+        }
+        Ok(())
     }
 
     fn check_input(&self, input: &ArrayViewD<F>) -> Result<()> {
@@ -123,6 +151,7 @@ impl<F: Float> Layer<F> for Dense<F> {
     }
 
     fn forward(&mut self, input: ArrayViewD<F>, output: &mut ArrayD<F>, _mode: Mode) -> Result<()> {
+        self.check_params()?;
         self.check_input(&input)?;
         let x = view2(input, "dense input")?;
         resize(output, &[x.nrows(), self.outputs()]);
@@ -142,6 +171,7 @@ impl<F: Float> Layer<F> for Dense<F> {
         grad_output: ArrayViewD<F>,
         grad_input: Option<&mut ArrayD<F>>,
     ) -> Result<()> {
+        self.check_params()?;
         self.check_input(&input)?;
         let batch = input.shape()[0];
         if grad_output.shape() != [batch, self.outputs()] {

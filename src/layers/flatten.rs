@@ -42,6 +42,8 @@ impl<F: Float> Layer<F> for Flatten {
         let Some((&batch, rest)) = input.shape().split_first() else {
             return Err(Error::shape("flatten input needs a batch axis", &[0], &[]));
         };
+        // No overflow: ndarray keeps the product of an array's non-zero axes within isize::MAX,
+        // so every partial product is within it too (or 0 once a 0 axis is met).
         resize(output, &[batch, rest.iter().product()]);
         copy_in_order(input, output);
         Ok(())

@@ -146,6 +146,12 @@ pub trait Layer<F: Float = f32> {
 
 /// Makes `buffer` have `shape`, reallocating only when it differs. The contents are unspecified after a
 /// reallocation; callers overwrite every element.
+///
+/// # Panics
+/// As [`ndarray::ArrayD::zeros`], when the non-zero dimensions of `shape` multiply to more than
+/// `isize::MAX`. The layers of ferronet pass the shapes of arrays that exist, or of a batch whose
+/// size [`crate::data::Features::gather`] has checked; a layer of your own that computes a new shape
+/// from its input can check it first with [`crate::tensor::check_shape`].
 pub fn resize<F: Float>(buffer: &mut ArrayD<F>, shape: &[usize]) {
     if buffer.shape() != shape {
         *buffer = ArrayD::zeros(IxDyn(shape));

@@ -79,6 +79,9 @@ impl<F: Float> Layer<F> for Softmax {
         if grad_output.shape() != output.shape() {
             return Err(Error::shape("softmax gradient", output.shape(), grad_output.shape()));
         }
+        if output.ndim() == 0 {
+            return Err(Error::shape("softmax output needs at least one axis", &[0], &[]));
+        }
         let Some(grad_input) = grad_input else { return Ok(()) };
         resize(grad_input, output.shape());
         let last = Axis(output.ndim().saturating_sub(1));

@@ -111,17 +111,19 @@ impl<F: Float> TargetBatch<'_, F> {
         }
     }
 
-    /// The class of sample `i`: its index, or the argmax of its probability row.
-    pub fn class(&self, i: usize) -> usize {
+    /// The class of sample `i`: its index, or the argmax of its probability row; `None` when
+    /// there is no sample `i`.
+    pub fn class(&self, i: usize) -> Option<usize> {
         match self {
-            TargetBatch::Classes(labels) => labels[i],
-            TargetBatch::Probabilities(p) => {
+            TargetBatch::Classes(labels) => labels.get(i).copied(),
+            TargetBatch::Probabilities(p) if i < p.nrows() => {
                 let row = p.row(i);
-                match row.as_slice() {
+                Some(match row.as_slice() {
                     Some(values) => argmax(values),
                     None => argmax(&row.to_vec()),
-                }
+                })
             }
+            TargetBatch::Probabilities(_) => None,
         }
     }
 }
@@ -174,7 +176,7 @@ pub trait Loss<F: Float = f32> {
                 Some(values) => argmax(values),
                 None => argmax(&row.to_vec()),
             };
-            correct += usize::from(predicted == targets.class(i));
+            correct += usize::from(Some(predicted) == targets.class(i));
         }
         Ok(correct)
     }

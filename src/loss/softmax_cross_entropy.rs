@@ -53,6 +53,8 @@ impl<F: Float> Loss<F> for SoftmaxCrossEntropy {
         grad: Option<&mut ArrayD<F>>,
     ) -> Result<F> {
         let (rows, width) = logits.dim();
+        // After this check every `labels[i]` below has i < rows = labels.len() and is < width,
+        // so the indexing into the labels, the logits and the gradient is in range.
         targets.check(rows, width, "softmax_cross_entropy")?;
         let mut grad = gradient_matrix(grad, rows, width)?;
         let inv_rows = F::one() / F::from_f64(rows.max(1) as f64);

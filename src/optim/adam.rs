@@ -72,7 +72,8 @@ impl AdamConfig {
         check_hyper("lr", self.lr, |v| v > 0.0, "a finite number > 0")?;
         check_hyper("beta1", self.beta1, |v| (0.0..1.0).contains(&v), "a number in [0, 1)")?;
         check_hyper("beta2", self.beta2, |v| (0.0..1.0).contains(&v), "a number in [0, 1)")?;
-        check_hyper("eps", self.eps, |v| v >= 0.0, "a finite number >= 0")?;
+        // eps = 0 would make a parameter whose gradients have all been 0 divide 0 by 0.
+        check_hyper("eps", self.eps, |v| v > 0.0, "a finite number > 0")?;
         check_hyper("weight_decay", self.weight_decay, |v| v >= 0.0, "a finite number >= 0")
     }
 }
@@ -154,11 +155,29 @@ pub struct Adam<F = f32> {
 impl<F: Float> Adam<F> {
     /// An Adam optimizer with no state yet; state is created for each parameter at its first step.
     ///
+    /// Every configuration it accepts turns finite gradients into finite updates, which is what
+    /// lets [`Sequential::fit`](crate::Sequential::fit)'s NaN guard promise finite weights.
+    ///
     /// # Errors
     /// [`Error::Config`](crate::Error::Config) for a learning rate that is not finite and positive,
-    /// a beta outside `[0, 1)`, or a negative or non-finite eps or weight decay.
+    /// a beta outside `[0, 1)`, an eps that is not finite and positive, or a negative or
+    /// non-finite weight decay; and, in `F`, for a first step `lr / (1 - beta1)` that overflows
+    /// or an `eps` that rounds to 0.
     pub fn new(config: AdamConfig) -> Result<Self> {
         config.validate()?;
+        let first_step = F::from_f64(config.lr / (1.0 - config.beta1));
+        check_hyper(
+            "lr",
+            config.lr,
+            |_| first_step.is_finite(),
+            "a number whose first step lr / (1 - beta1) is finite in the element type",
+        )?;
+        check_hyper(
+            "eps",
+            config.eps,
+            |eps| F::from_f64(eps) > F::zero(),
+            "a number that stays above 0 in the element type",
+        )?;
         Ok(Adam { config, state: Vec::new() })
     }
 

@@ -3,7 +3,12 @@
 
 pub mod reference;
 
+use ferronet::Sequential;
+use ferronet::layers::{Dense, Layer, ReLU, Softmax};
+use ferronet::optim::{Adam, AdamConfig};
 use ndarray::{ArrayD, IxDyn};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
 
 /// Asserts `|actual - expected| <= atol + rtol * |expected|` element-wise (numpy's `allclose`),
 /// reporting the first element that is too far, with its index and both values.
@@ -31,4 +36,26 @@ pub fn spread(shape: &[usize], lo: f64, hi: f64, gap: f64) -> ArrayD<f64> {
         })
         .collect();
     ArrayD::from_shape_vec(IxDyn(shape), values).unwrap()
+}
+
+/// Adam with the default configuration, in f64.
+pub fn adam() -> Adam<f64> {
+    Adam::new(AdamConfig::default()).unwrap()
+}
+
+/// A 3-4-2 classifier in f64 (Dense, ReLU, Dense, Softmax), its weights drawn from `seed`.
+pub fn small_model(seed: u64) -> Sequential<f64> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    Sequential::new()
+        .add(Dense::new(3, 4, &mut rng).unwrap())
+        .add(ReLU::new())
+        .add(Dense::new(4, 2, &mut rng).unwrap())
+        .add(Softmax::new())
+}
+
+/// Every parameter value of a model, in visiting order.
+pub fn weights<F: ferronet::Float>(model: &mut Sequential<F>) -> Vec<F> {
+    let mut all = Vec::new();
+    model.visit_params(&mut |p| all.extend(p.value.iter().copied()));
+    all
 }
