@@ -4,25 +4,30 @@
 //!
 //! ```text
 //! cargo run --release --example mnist -- [--data DIR] [--epochs N] [--batch-size N] [--lr X] [--seed N] [--predict INDEX]
-//!                                          [--optimizer adam|adamw|sgd]
+//!                                          [--optimizer adam|adamw|sgd] [--quiet]
 //! ```
 //!
 //! `--optimizer`: `adam` (the tutorial's, default), `adamw` (weight decay 0.01) or `sgd` (momentum 0.9,
-//! lr 0.01 unless `--lr` says otherwise).
+//! lr 0.01 unless `--lr` says otherwise). `--quiet`: no progress, only what other flags ask for and
+//! the final `test:` line.
+//!
+//! What is shown rather than computed (the progress bar) is in `common/`.
+
+mod common;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use ferronet::callbacks::LambdaCallback;
+use common::progress::Progress;
 use ferronet::data::{Images, Mnist, Targets};
 use ferronet::layers::{Dense, Flatten, ReLU, Softmax};
 use ferronet::loss::SoftmaxCrossEntropy;
 use ferronet::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
-use ferronet::{EpochLog, FitConfig, Sequential};
+use ferronet::{FitConfig, Sequential};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-const USAGE: &str = "usage: mnist [--data DIR] [--epochs N] [--batch-size N] [--lr X] [--seed N] [--predict INDEX] [--optimizer adam|adamw|sgd]";
+const USAGE: &str = "usage: mnist [--data DIR] [--epochs N] [--batch-size N] [--lr X] [--seed N] [--predict INDEX] [--optimizer adam|adamw|sgd] [--quiet]";
 
 struct Args {
     data: PathBuf,
@@ -32,6 +37,7 @@ struct Args {
     seed: u64,
     predict: Option<usize>,
     optimizer: String,
+    quiet: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -43,6 +49,7 @@ fn parse_args() -> Result<Args, String> {
         seed: 42,
         predict: None,
         optimizer: "adam".into(),
+        quiet: false,
     };
     let mut words = std::env::args().skip(1);
     while let Some(flag) = words.next() {
@@ -50,7 +57,15 @@ fn parse_args() -> Result<Args, String> {
             println!("{USAGE}");
             std::process::exit(0);
         }
-        let value = words.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
+        let switch = match flag.as_str() {
+            "--quiet" => Some(&mut args.quiet),
+            _ => None,
+        };
+        if let Some(switch) = switch {
+            *switch = true;
+            continue;
+        }
+        let value = words.next().ok_or_else(|| format!("{flag} needs a value (see --help)"))?;
         let bad = |e: &dyn std::fmt::Display| format!("{flag} {value}: {e}");
         match flag.as_str() {
             "--data" => args.data = PathBuf::from(&value),
@@ -60,7 +75,7 @@ fn parse_args() -> Result<Args, String> {
             "--seed" => args.seed = value.parse().map_err(|e| bad(&e))?,
             "--predict" => args.predict = Some(value.parse().map_err(|e| bad(&e))?),
             "--optimizer" => args.optimizer = value,
-            _ => return Err(format!("unknown flag {flag}\n{USAGE}")),
+            _ => return Err(format!("unknown flag {flag} (see --help)")),
         }
     }
     Ok(args)
@@ -91,24 +106,16 @@ fn run(args: &Args) -> ferronet::Result<()> {
         .with_batch_size(args.batch_size)
         .with_validation_split(0.2)
         .with_seed(args.seed);
-    let mut print_epoch = LambdaCallback::new().on_epoch(|log: &EpochLog| {
-        println!("{log} - {:.0} samples/s", log.samples as f64 / log.seconds);
-    });
-    let history = model.fit_with(
+    // A live bar on a terminal, epoch lines in a pipe or a log, nothing with --quiet.
+    let mut progress = Progress::new(args.quiet);
+    model.fit_with(
         &mnist.train_images,
         &train_targets,
         &loss,
         optimizer.as_mut(),
         &config,
-        &mut [&mut print_epoch],
+        &mut [&mut progress],
     )?;
-    let seconds: f64 = history.epochs.iter().map(|e| e.seconds).sum();
-    let samples: usize = history.epochs.iter().map(|e| e.samples).sum();
-    println!(
-        "trained {} epochs in {seconds:.1}s ({:.0} samples/s)",
-        history.epochs.len(),
-        samples as f64 / seconds
-    );
 
     if let Some(index) = args.predict {
         predict_digit(&mut model, &mnist, index)?;
