@@ -4,21 +4,21 @@
 //!
 //! ```text
 //! cargo run --release --example mnist -- [--data DIR] [--epochs N] [--batch-size N] [--lr X] [--seed N] [--predict INDEX]
-//!                                          [--optimizer adam|adamw|sgd] [--quiet]
+//!                                          [--optimizer adam|adamw|sgd] [--quiet] [--plot PATH.svg]
 //! ```
 //!
 //! `--optimizer`: `adam` (the tutorial's, default), `adamw` (weight decay 0.01) or `sgd` (momentum 0.9,
 //! lr 0.01 unless `--lr` says otherwise). `--quiet`: no progress, only what other flags ask for and
-//! the final `test:` line.
+//! the final `test:` line. `--plot`: the loss and accuracy per epoch as an SVG.
 //!
-//! What is shown rather than computed (the progress bar) is in `common/`.
+//! What is shown rather than computed (progress bar, plot) is in `common/`.
 
 mod common;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use common::progress::Progress;
+use common::{plot, progress::Progress};
 use ferronet::data::{Images, Mnist, Targets};
 use ferronet::layers::{Dense, Flatten, ReLU, Softmax};
 use ferronet::loss::SoftmaxCrossEntropy;
@@ -27,7 +27,7 @@ use ferronet::{FitConfig, Sequential};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-const USAGE: &str = "usage: mnist [--data DIR] [--epochs N] [--batch-size N] [--lr X] [--seed N] [--predict INDEX] [--optimizer adam|adamw|sgd] [--quiet]";
+const USAGE: &str = "usage: mnist [--data DIR] [--epochs N] [--batch-size N] [--lr X] [--seed N] [--predict INDEX] [--optimizer adam|adamw|sgd] [--quiet] [--plot PATH.svg]";
 
 struct Args {
     data: PathBuf,
@@ -38,6 +38,7 @@ struct Args {
     predict: Option<usize>,
     optimizer: String,
     quiet: bool,
+    plot: Option<PathBuf>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -50,6 +51,7 @@ fn parse_args() -> Result<Args, String> {
         predict: None,
         optimizer: "adam".into(),
         quiet: false,
+        plot: None,
     };
     let mut words = std::env::args().skip(1);
     while let Some(flag) = words.next() {
@@ -75,8 +77,12 @@ fn parse_args() -> Result<Args, String> {
             "--seed" => args.seed = value.parse().map_err(|e| bad(&e))?,
             "--predict" => args.predict = Some(value.parse().map_err(|e| bad(&e))?),
             "--optimizer" => args.optimizer = value,
+            "--plot" => args.plot = Some(PathBuf::from(&value)),
             _ => return Err(format!("unknown flag {flag} (see --help)")),
         }
+    }
+    if let Some(path) = &args.plot {
+        common::check_output("--plot", path)?;
     }
     Ok(args)
 }
@@ -108,7 +114,7 @@ fn run(args: &Args) -> ferronet::Result<()> {
         .with_seed(args.seed);
     // A live bar on a terminal, epoch lines in a pipe or a log, nothing with --quiet.
     let mut progress = Progress::new(args.quiet);
-    model.fit_with(
+    let history = model.fit_with(
         &mnist.train_images,
         &train_targets,
         &loss,
@@ -116,6 +122,9 @@ fn run(args: &Args) -> ferronet::Result<()> {
         &config,
         &mut [&mut progress],
     )?;
+    if let Some(path) = &args.plot {
+        plot::history_svg(&history, path)?;
+    }
 
     if let Some(index) = args.predict {
         predict_digit(&mut model, &mnist, index)?;

@@ -1,4 +1,17 @@
 //! What the examples show a person, kept out of the tutorial: the progress bar (a
-//! [`Callback`](ferronet::Callback)). The library itself prints and draws nothing.
+//! [`Callback`](ferronet::Callback)) and the history plot. The library itself prints and draws
+//! nothing.
 
+pub mod plot;
 pub mod progress;
+
+use std::path::Path;
+
+/// Checks, before any training, that the file an output flag names can be created: its
+/// folder exists. Returns the flag's one-line error otherwise.
+pub fn check_output(flag: &str, path: &Path) -> Result<(), String> {
+    match path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        Some(dir) if !dir.is_dir() => Err(format!("{flag} {}: no folder {}", path.display(), dir.display())),
+        _ => Ok(()),
+    }
+}
