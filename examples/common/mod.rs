@@ -1,7 +1,8 @@
 //! What the examples show a person, kept out of the tutorial: the progress bar (a
-//! [`Callback`](ferronet::Callback)) and the history plot. The library itself prints and draws
-//! nothing.
+//! [`Callback`](ferronet::Callback)), the history plot, and the digit drawn in the terminal and
+//! as a PNG. The library itself prints and draws nothing.
 
+pub mod draw;
 pub mod plot;
 pub mod progress;
 
