@@ -5,22 +5,23 @@
 //! ```text
 //! cargo run --release --example mnist -- [--data DIR] [--epochs N] [--batch-size N] [--lr X] [--seed N] [--predict INDEX]
 //!                                          [--optimizer adam|adamw|sgd] [--quiet] [--plot PATH.svg]
-//!                                          [--predict-png PATH.png]
+//!                                          [--predict-png PATH.png] [--report]
 //! ```
 //!
 //! `--optimizer`: `adam` (the tutorial's, default), `adamw` (weight decay 0.01) or `sgd` (momentum 0.9,
 //! lr 0.01 unless `--lr` says otherwise). `--quiet`: no progress, only what other flags ask for and
 //! the final `test:` line. `--plot`: the loss and accuracy per epoch as an SVG. `--predict-png`:
-//! the `--predict` image, 10 times its size.
+//! the `--predict` image, 10 times its size. `--report`: confusion matrix, precision, recall, F1
+//! and the most confident mistakes on the test set.
 //!
-//! What is shown rather than computed (progress bar, plot, drawings) is in `common/`.
+//! What is shown rather than computed (progress bar, plot, drawings, report) is in `common/`.
 
 mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use common::{draw, plot, progress::Progress};
+use common::{draw, plot, progress::Progress, report};
 use ferronet::data::{Images, Mnist, Targets};
 use ferronet::layers::{Dense, Flatten, ReLU, Softmax};
 use ferronet::loss::SoftmaxCrossEntropy;
@@ -29,7 +30,7 @@ use ferronet::{FitConfig, Sequential};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-const USAGE: &str = "usage: mnist [--data DIR] [--epochs N] [--batch-size N] [--lr X] [--seed N] [--predict INDEX] [--optimizer adam|adamw|sgd] [--quiet] [--plot PATH.svg] [--predict-png PATH.png]";
+const USAGE: &str = "usage: mnist [--data DIR] [--epochs N] [--batch-size N] [--lr X] [--seed N] [--predict INDEX] [--optimizer adam|adamw|sgd] [--quiet] [--plot PATH.svg] [--predict-png PATH.png] [--report]";
 
 struct Args {
     data: PathBuf,
@@ -42,6 +43,7 @@ struct Args {
     quiet: bool,
     plot: Option<PathBuf>,
     predict_png: Option<PathBuf>,
+    report: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -56,6 +58,7 @@ fn parse_args() -> Result<Args, String> {
         quiet: false,
         plot: None,
         predict_png: None,
+        report: false,
     };
     let mut words = std::env::args().skip(1);
     while let Some(flag) = words.next() {
@@ -65,6 +68,7 @@ fn parse_args() -> Result<Args, String> {
         }
         let switch = match flag.as_str() {
             "--quiet" => Some(&mut args.quiet),
+            "--report" => Some(&mut args.report),
             _ => None,
         };
         if let Some(switch) = switch {
@@ -139,6 +143,10 @@ fn run(args: &Args) -> ferronet::Result<()> {
 
     if let Some(index) = args.predict {
         predict_digit(&mut model, &mnist, index, args.predict_png.as_deref())?;
+    }
+    if args.report {
+        let probabilities = model.predict(&mnist.test_images, 1000)?;
+        print!("{}", report::report(&probabilities, &mnist.test_labels, 10)?);
     }
 
     let test = model.evaluate(&mnist.test_images, &test_targets, &loss, 1000)?;

@@ -1,10 +1,11 @@
 //! What the examples show a person, kept out of the tutorial: the progress bar (a
-//! [`Callback`](ferronet::Callback)), the history plot, and the digit drawn in the terminal and
-//! as a PNG. The library itself prints and draws nothing.
+//! [`Callback`](ferronet::Callback)), the history plot, the digit drawn in the terminal and as
+//! a PNG, and the evaluation report. The library itself prints and draws nothing.
 
 pub mod draw;
 pub mod plot;
 pub mod progress;
+pub mod report;
 
 use std::path::Path;
 
