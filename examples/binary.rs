@@ -6,17 +6,22 @@
 //! cargo run --release --example binary -- [--data DIR] [--digit D] [--epochs N] [--seed N]
 //! ```
 
+// Of the examples' presentation code (examples/common/), only the progress bar.
+mod common {
+    pub mod progress;
+}
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use ferronet::callbacks::LambdaCallback;
+use common::progress::Progress;
 use ferronet::data::{Mnist, Targets};
 use ferronet::layers::{Dense, Flatten, ReLU, Sigmoid};
 use ferronet::loss::BinaryCrossEntropy;
 use ferronet::metrics::BinaryCounts;
 use ferronet::optim::{Adam, AdamConfig};
-use ferronet::{EpochLog, FitConfig, Sequential};
+use ferronet::{FitConfig, Sequential};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
@@ -64,14 +69,14 @@ fn run(data: &PathBuf, digit: u8, epochs: usize, seed: u64) -> ferronet::Result<
     // Train: the final Sigmoid is fused into the loss, which sees the logit.
     let mut adam = Adam::new(AdamConfig::default())?;
     let config = FitConfig::default().with_epochs(epochs).with_batch_size(64).with_seed(seed);
-    let mut print_epoch = LambdaCallback::new().on_epoch(|log: &EpochLog| println!("{log}"));
+    let mut progress = Progress::new(false);
     model.fit_with(
         &mnist.train_images,
         &train_targets,
         &BinaryCrossEntropy,
         &mut adam,
         &config,
-        &mut [&mut print_epoch],
+        &mut [&mut progress],
     )?;
 
     // Evaluate: accuracy from the loss's own count, precision and recall from the probabilities.

@@ -4,25 +4,33 @@
 //!
 //! ```text
 //! cargo run --release --example mnist -- [--data DIR] [--epochs N] [--batch-size N] [--lr X] [--seed N] [--predict INDEX]
-//!                                          [--optimizer adam|adamw|sgd]
+//!                                          [--optimizer adam|adamw|sgd] [--quiet] [--plot PATH.svg]
+//!                                          [--predict-png PATH.png] [--report]
 //! ```
 //!
 //! `--optimizer`: `adam` (the tutorial's, default), `adamw` (weight decay 0.01) or `sgd` (momentum 0.9,
-//! lr 0.01 unless `--lr` says otherwise).
+//! lr 0.01 unless `--lr` says otherwise). `--quiet`: no progress, only what other flags ask for and
+//! the final `test:` line. `--plot`: the loss and accuracy per epoch as an SVG. `--predict-png`:
+//! the `--predict` image, 10 times its size. `--report`: confusion matrix, precision, recall, F1
+//! and the most confident mistakes on the test set.
+//!
+//! What is shown rather than computed (progress bar, plot, drawings, report) is in `common/`.
 
-use std::path::PathBuf;
+mod common;
+
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use ferronet::callbacks::LambdaCallback;
+use common::{draw, plot, progress::Progress, report};
 use ferronet::data::{Images, Mnist, Targets};
 use ferronet::layers::{Dense, Flatten, ReLU, Softmax};
 use ferronet::loss::SoftmaxCrossEntropy;
 use ferronet::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
-use ferronet::{EpochLog, FitConfig, Sequential};
+use ferronet::{FitConfig, Sequential};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-const USAGE: &str = "usage: mnist [--data DIR] [--epochs N] [--batch-size N] [--lr X] [--seed N] [--predict INDEX] [--optimizer adam|adamw|sgd]";
+const USAGE: &str = "usage: mnist [--data DIR] [--epochs N] [--batch-size N] [--lr X] [--seed N] [--predict INDEX] [--optimizer adam|adamw|sgd] [--quiet] [--plot PATH.svg] [--predict-png PATH.png] [--report]";
 
 struct Args {
     data: PathBuf,
@@ -32,6 +40,10 @@ struct Args {
     seed: u64,
     predict: Option<usize>,
     optimizer: String,
+    quiet: bool,
+    plot: Option<PathBuf>,
+    predict_png: Option<PathBuf>,
+    report: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -43,6 +55,10 @@ fn parse_args() -> Result<Args, String> {
         seed: 42,
         predict: None,
         optimizer: "adam".into(),
+        quiet: false,
+        plot: None,
+        predict_png: None,
+        report: false,
     };
     let mut words = std::env::args().skip(1);
     while let Some(flag) = words.next() {
@@ -50,7 +66,16 @@ fn parse_args() -> Result<Args, String> {
             println!("{USAGE}");
             std::process::exit(0);
         }
-        let value = words.next().ok_or_else(|| format!("{flag} needs a value; see --help"))?;
+        let switch = match flag.as_str() {
+            "--quiet" => Some(&mut args.quiet),
+            "--report" => Some(&mut args.report),
+            _ => None,
+        };
+        if let Some(switch) = switch {
+            *switch = true;
+            continue;
+        }
+        let value = words.next().ok_or_else(|| format!("{flag} needs a value (see --help)"))?;
         let bad = |e: &dyn std::fmt::Display| format!("{flag} {value}: {e}");
         match flag.as_str() {
             "--data" => args.data = PathBuf::from(&value),
@@ -60,8 +85,16 @@ fn parse_args() -> Result<Args, String> {
             "--seed" => args.seed = value.parse().map_err(|e| bad(&e))?,
             "--predict" => args.predict = Some(value.parse().map_err(|e| bad(&e))?),
             "--optimizer" => args.optimizer = value,
-            _ => return Err(format!("unknown flag {flag}; see --help")),
+            "--plot" => args.plot = Some(PathBuf::from(&value)),
+            "--predict-png" => args.predict_png = Some(PathBuf::from(&value)),
+            _ => return Err(format!("unknown flag {flag} (see --help)")),
         }
+    }
+    if args.predict_png.is_some() && args.predict.is_none() {
+        return Err("--predict-png needs --predict INDEX".into());
+    }
+    for (flag, path) in [("--plot", &args.plot), ("--predict-png", &args.predict_png)] {
+        path.as_deref().map_or(Ok(()), |path| common::check_output(flag, path))?;
     }
     Ok(args)
 }
@@ -71,6 +104,9 @@ fn run(args: &Args) -> ferronet::Result<()> {
     let mnist = Mnist::load(&args.data)?;
     let train_targets = Targets::classes(&mnist.train_labels, 10)?;
     let test_targets = Targets::classes(&mnist.test_labels, 10)?;
+    if let Some(index) = args.predict {
+        test_image(&mnist, index)?; // a wrong index fails now, not after training
+    }
 
     // Build: 784-128-64-10, Glorot-uniform weights from one seeded RNG.
     let mut rng = StdRng::seed_from_u64(args.seed);
@@ -91,27 +127,26 @@ fn run(args: &Args) -> ferronet::Result<()> {
         .with_batch_size(args.batch_size)
         .with_validation_split(0.2)
         .with_seed(args.seed);
-    let mut print_epoch = LambdaCallback::new().on_epoch(|log: &EpochLog| {
-        println!("{log} - {:.0} samples/s", log.samples as f64 / log.seconds);
-    });
+    // A live bar on a terminal, epoch lines in a pipe or a log, nothing with --quiet.
+    let mut progress = Progress::new(args.quiet);
     let history = model.fit_with(
         &mnist.train_images,
         &train_targets,
         &loss,
         optimizer.as_mut(),
         &config,
-        &mut [&mut print_epoch],
+        &mut [&mut progress],
     )?;
-    let seconds: f64 = history.epochs.iter().map(|e| e.seconds).sum();
-    let samples: usize = history.epochs.iter().map(|e| e.samples).sum();
-    println!(
-        "trained {} epochs in {seconds:.1}s ({:.0} samples/s)",
-        history.epochs.len(),
-        samples as f64 / seconds
-    );
+    if let Some(path) = &args.plot {
+        plot::history_svg(&history, path)?;
+    }
 
     if let Some(index) = args.predict {
-        predict_digit(&mut model, &mnist, index)?;
+        predict_digit(&mut model, &mnist, index, args.predict_png.as_deref())?;
+    }
+    if args.report {
+        let probabilities = model.predict(&mnist.test_images, 1000)?;
+        print!("{}", report::report(&probabilities, &mnist.test_labels, 10)?);
     }
 
     let test = model.evaluate(&mnist.test_images, &test_targets, &loss, 1000)?;
@@ -135,25 +170,35 @@ fn optimizer(name: &str, lr: Option<f64>) -> ferronet::Result<Box<dyn Optimizer>
     })
 }
 
-/// The tutorial's predict_digit: the image, its label, every class's probability, the prediction.
-fn predict_digit(model: &mut Sequential, mnist: &Mnist, index: usize) -> ferronet::Result<()> {
-    let [count, rows, cols] = mnist.test_images.shape();
-    let pixels = mnist.test_images.image(index).ok_or_else(|| {
-        ferronet::Error::Data(format!("--predict {index}: the test set has {count} images, numbered from 0"))
-    })?;
-    for row in pixels.chunks(cols) {
-        let line: String =
-            row.iter().map(|&p| [" ", "░", "▒", "▓", "█"][usize::from(p) * 5 / 256].repeat(2)).collect();
-        println!("{line}");
-    }
+/// The tutorial's predict_digit: the image beside every class's probability, the prediction,
+/// and the image as a PNG if asked.
+fn predict_digit(
+    model: &mut Sequential,
+    mnist: &Mnist,
+    index: usize,
+    png: Option<&Path>,
+) -> ferronet::Result<()> {
+    let [_, rows, cols] = mnist.test_images.shape();
+    let pixels = test_image(mnist, index)?;
     let image = Images::new(1, rows, cols, pixels.to_vec())?;
     let probabilities = model.predict(&image, 1)?;
-    println!("test image {index}, true label {}", mnist.test_labels[index]);
-    for (class, p) in probabilities.as_slice().iter().enumerate() {
-        println!("  {class}: {p:.4} {}", "#".repeat((p * 40.0).round() as usize));
-    }
+    let label = mnist.test_labels[index];
+    println!("test image {index}, true label {label}");
+    print!("{}", draw::digit_beside_probabilities(pixels, cols, probabilities.as_slice(), label.into()));
     println!("predicted class: {}", probabilities.argmax_rows()[0]);
+    if let Some(path) = png {
+        draw::write_png(path, pixels, cols, 10)?;
+        println!("wrote {}", path.display());
+    }
     Ok(())
+}
+
+/// Test image `index`, or the error `--predict` gives for an index past the end.
+fn test_image(mnist: &Mnist, index: usize) -> ferronet::Result<&[u8]> {
+    mnist.test_images.image(index).ok_or_else(|| {
+        let last = mnist.test_images.count().saturating_sub(1);
+        ferronet::Error::Data(format!("--predict {index}: the test set has images 0 to {last}"))
+    })
 }
 
 fn main() -> ExitCode {

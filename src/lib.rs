@@ -61,11 +61,52 @@
 //! [`loss::SoftmaxCrossEntropy`] computes exactly that, and a [`Sequential`] that ends in
 //! [`layers::Softmax`] hands it the logits while training, as Keras does.
 //!
+//! ## When to use binary cross-entropy instead
+//!
+//! The softmax makes the classes compete: their probabilities sum to 1, so it answers "which
+//! one of these `K` classes?". When the question is not "exactly one of `K`", end the model
+//! in [`layers::Sigmoid`] and train with [`loss::BinaryCrossEntropy`]:
+//!
+//! - **A yes/no question** (is this digit a zero?): one output, `Dense::new(.., 1, ..)` then
+//!   `Sigmoid`, targets 0 or 1 (`Targets::classes(&labels, 2)`). A two-class softmax would
+//!   learn the same thing with a second, redundant column of weights.
+//! - **Several yes/no questions at once**, multi-label (which of these tags apply? any number
+//!   may): `K` outputs, each its own sigmoid, and one target row per sample with a 1 for every
+//!   tag that applies ([`data::Targets::Probabilities`]).
+//!
+//! Each output `z` with target `y` costs `L = -y ln σ(z) - (1 - y) ln(1 - σ(z))`, with
+//! `σ(z) = 1 / (1 + exp(-z))`, averaged over every output of the batch. For the same reasons
+//! as above it is computed on the logit, as `max(z, 0) - z y + ln(1 + exp(-|z|))`, and its
+//! gradient is `σ(z) - y`. An output says "yes" when its probability is above 1/2. When "yes"
+//! is rare, accuracy flatters: [`metrics::BinaryCounts`] gives precision and recall, and
+//! `examples/binary.rs` tells MNIST's zeros from the other digits with them.
+//!
+//! ```
+//! use ferronet::data::Targets;
+//! use ferronet::layers::{Dense, Sigmoid};
+//! use ferronet::loss::BinaryCrossEntropy;
+//! use ferronet::optim::{Adam, AdamConfig};
+//! use ferronet::{FitConfig, Sequential, Tensor};
+//! use ndarray::array;
+//! use rand::{SeedableRng, rngs::StdRng};
+//!
+//! // Two tags per point, "x0 is positive" and "x1 is positive": none, one or both may apply.
+//! let x = Tensor::from_shape_vec(&[4, 2], vec![1.0, -1.0, -1.0, 1.0, 1.0, 1.0, -1.0, -1.0])?;
+//! let y = Targets::Probabilities(array![[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.0, 0.0]]);
+//!
+//! let mut rng = StdRng::seed_from_u64(42);
+//! let mut model = Sequential::new().add(Dense::new(2, 2, &mut rng)?).add(Sigmoid::new());
+//! let mut adam = Adam::new(AdamConfig::default().with_lr(0.1))?;
+//! let config = FitConfig::default().with_epochs(100).with_batch_size(4);
+//! model.fit(&x, &y, &BinaryCrossEntropy, &mut adam, &config)?;
+//!
+//! // One probability per tag, independent of the other: rows need not sum to 1.
+//! let tags: Vec<bool> = model.predict(&x, 4)?.as_slice().iter().map(|&p| p > 0.5).collect();
+//! assert_eq!(tags, [true, false, false, true, true, true, false, false]);
+//! # Ok::<(), ferronet::Error>(())
+//! ```
+//!
 //! ## Beyond the tutorial
-//! - **Yes/no questions**: end the model in [`layers::Sigmoid`] and train with
-//!   [`loss::BinaryCrossEntropy`], fused on the logits the same way (one output for a binary
-//!   problem, several for multi-label); `examples/binary.rs` tells zeros from the other digits,
-//!   and [`metrics::BinaryCounts`] gives its precision and recall.
 //! - **Probabilities you already hold**: [`loss::CategoricalCrossEntropy`], clipped as Keras clips.
 //! - **Other optimizers**: [`optim::Sgd`] (momentum, Nesterov) and AdamW
 //!   ([`optim::AdamConfig::adamw`]), with PyTorch's update rules.

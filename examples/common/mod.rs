@@ -1,0 +1,19 @@
+//! What the examples show a person, kept out of the tutorial: the progress bar (a
+//! [`Callback`](ferronet::Callback)), the history plot, the digit drawn in the terminal and as
+//! a PNG, and the evaluation report. The library itself prints and draws nothing.
+
+pub mod draw;
+pub mod plot;
+pub mod progress;
+pub mod report;
+
+use std::path::Path;
+
+/// Checks, before any training, that the file an output flag names can be created: its
+/// folder exists. Returns the flag's one-line error otherwise.
+pub fn check_output(flag: &str, path: &Path) -> Result<(), String> {
+    match path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        Some(dir) if !dir.is_dir() => Err(format!("{flag} {}: no folder {}", path.display(), dir.display())),
+        _ => Ok(()),
+    }
+}
