@@ -162,7 +162,7 @@ impl Monitor {
 /// ```
 /// use ferronet::callbacks::{EarlyStopping, Monitor};
 ///
-/// let stopper = EarlyStopping::new(Monitor::ValLoss).with_patience(2).with_restore_best_weights(true);
+/// let stopper: EarlyStopping = EarlyStopping::new(Monitor::ValLoss).with_patience(2).with_restore_best_weights(true);
 /// ```
 #[derive(Debug, Clone)]
 pub struct EarlyStopping<F = f32> {
