@@ -86,7 +86,7 @@ pub use callbacks::{Callback, Control};
 pub use error::{Error, Result};
 pub use model::{EpochLog, Evaluation, FitConfig, History, Sequential};
 #[cfg(feature = "safetensors")]
-pub use save::LoadOptions;
+pub use save::{Checkpoint, LoadOptions};
 pub use tensor::{Float, Tensor};
 
 /// The README's usage snippet, compiled and run as a doc test.

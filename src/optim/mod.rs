@@ -2,7 +2,9 @@
 
 mod adam;
 
-pub use adam::{Adam, AdamConfig};
+#[cfg(feature = "safetensors")]
+pub(crate) use adam::check_against;
+pub use adam::{Adam, AdamConfig, AdamState};
 
 use crate::error::{Error, Result};
 use crate::layers::Layer;

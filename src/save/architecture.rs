@@ -1,11 +1,12 @@
 //! The `ferronet` entry of a file's metadata: the architecture, written from a model and
-//! rebuilt into one.
+//! rebuilt into one, and a checkpoint's training settings.
 
 use ndarray::{Array1, Array2};
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use crate::layers::{Dense, Flatten, Layer, ReLU, Softmax};
-use crate::model::Sequential;
+use crate::model::{FitConfig, Sequential};
+use crate::optim::AdamConfig;
 use crate::tensor::Float;
 
 /// The version of the layout described in the module docs; a file of a later one is refused.
@@ -18,6 +19,10 @@ pub(super) struct Description {
     pub dtype: String,
     /// One entry per layer: its kind and its settings.
     pub layers: Vec<(String, Vec<(String, f64)>)>,
+    /// A checkpoint's training settings, `initial_epoch` being the epochs done.
+    pub fit: Option<FitConfig>,
+    /// A checkpoint's optimizer settings.
+    pub optimizer: Option<AdamConfig>,
 }
 
 /// The JSON of a model's architecture: format version, dtype, and each layer's kind and settings.
@@ -42,6 +47,22 @@ pub(super) fn describe<F: Float>(model: &Sequential<F>, dtype: &str) -> Result<M
     description.insert("dtype".into(), dtype.into());
     description.insert("layers".into(), layers.into());
     Ok(description)
+}
+
+/// Adds a checkpoint's training settings to a description.
+pub(super) fn describe_training(description: &mut Map<String, Value>, fit: &FitConfig, adam: &AdamConfig) {
+    let fit = json!({
+        "epochs": fit.epochs,
+        "batch_size": fit.batch_size,
+        "validation_split": fit.validation_split,
+        "shuffle": fit.shuffle,
+        "seed": fit.seed,
+        "initial_epoch": fit.initial_epoch,
+    });
+    let adam =
+        json!({ "kind": "adam", "lr": adam.lr, "beta1": adam.beta1, "beta2": adam.beta2, "eps": adam.eps });
+    description.insert("fit".into(), fit);
+    description.insert("optimizer".into(), adam);
 }
 
 /// A whole number as a JSON integer (`784`, not `784.0`), anything else as a JSON float.
@@ -78,7 +99,47 @@ pub(super) fn parse(text: &str) -> Result<Description, String> {
         }
         layers.push((kind.to_string(), settings));
     }
-    Ok(Description { dtype, layers })
+    let fit = top.get("fit").map(parse_fit).transpose()?;
+    let optimizer = top.get("optimizer").map(parse_adam).transpose()?;
+    Ok(Description { dtype, layers, fit, optimizer })
+}
+
+fn parse_fit(value: &Value) -> Result<FitConfig, String> {
+    let what = "the checkpoint's fit settings";
+    let fit = object(value, what)?;
+    let count = |name: &str| -> Result<usize, String> {
+        let n = field(fit, name, what)?.as_u64().ok_or(format!("{what}: {name} is not a whole number"))?;
+        usize::try_from(n).map_err(|_| format!("{what}: {name} = {n} is too large"))
+    };
+    let split = field(fit, "validation_split", what)?
+        .as_f64()
+        .ok_or(format!("{what}: validation_split is not a number"))?;
+    let shuffle =
+        field(fit, "shuffle", what)?.as_bool().ok_or(format!("{what}: shuffle is not true or false"))?;
+    let seed = field(fit, "seed", what)?.as_u64().ok_or(format!("{what}: seed is not a whole number"))?;
+    Ok(FitConfig::default()
+        .with_epochs(count("epochs")?)
+        .with_batch_size(count("batch_size")?)
+        .with_validation_split(split)
+        .with_shuffle(shuffle)
+        .with_seed(seed)
+        .with_initial_epoch(count("initial_epoch")?))
+}
+
+fn parse_adam(value: &Value) -> Result<AdamConfig, String> {
+    let what = "the checkpoint's optimizer";
+    let adam = object(value, what)?;
+    let kind = field(adam, "kind", what)?.as_str().unwrap_or("");
+    if kind != "adam" {
+        return Err(format!("{what} is `{kind}`; ferronet checkpoints hold Adam"));
+    }
+    let number =
+        |name: &str| field(adam, name, what)?.as_f64().ok_or(format!("{what}: {name} is not a number"));
+    Ok(AdamConfig::default()
+        .with_lr(number("lr")?)
+        .with_beta1(number("beta1")?)
+        .with_beta2(number("beta2")?)
+        .with_eps(number("eps")?))
 }
 
 fn object<'a>(value: &'a Value, what: &str) -> Result<&'a Map<String, Value>, String> {

@@ -94,7 +94,7 @@ mod tests {
         let old = fs::read(&path).unwrap();
 
         // The new model's bytes stop after 100 of them, as a full disk or a crash would stop them.
-        let new = super::super::to_bytes(&mut model(9.0), &path).unwrap();
+        let new = super::super::to_bytes(&mut model(9.0), &path, None).unwrap();
         assert_ne!(new, old);
         let err = write_with(&path, &new, |file, bytes| {
             file.write_all(&bytes[..100])?;

@@ -1,6 +1,6 @@
 //! Saving and loading models and checkpoints as [safetensors](https://huggingface.co/docs/safetensors),
 //! the format PyTorch, candle and numpy read: [`Sequential::save`], [`Sequential::load`],
-//! and [`Sequential::load_weights`].
+//! [`Sequential::load_weights`] and [`Checkpoint`].
 //!
 //! # The file
 //! A safetensors file is an 8-byte little-endian header length, a JSON header naming each
@@ -37,6 +37,9 @@
 //! A file written by PyTorch (`safetensors.torch.save_file(model.state_dict(), path)`) has no
 //! `ferronet` entry: [`Sequential::load_weights`] fills a model built in code from it.
 //!
+//! A [`Checkpoint`] file is a model file with Adam's state added, and training settings in the
+//! `ferronet` entry; see there.
+//!
 //! # No lost work
 //! Saving writes a temporary file in the target's directory, flushes it and syncs it to the
 //! disk, renames it over the target, then syncs the directory. An error or a crash at any
@@ -47,6 +50,9 @@
 
 mod architecture;
 mod atomic;
+mod checkpoint;
+
+pub use checkpoint::Checkpoint;
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -55,7 +61,7 @@ use std::path::{Path, PathBuf};
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
 use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors, View};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 use crate::layers::Layer;
@@ -65,6 +71,9 @@ use architecture::{BuildError, Description};
 
 /// The metadata key under which ferronet describes the model.
 const METADATA_KEY: &str = "ferronet";
+
+/// The prefix of a checkpoint's optimizer tensors, which a model's own names never start with.
+const OPTIMIZER_PREFIX: &str = "optimizer.";
 
 /// How [`Sequential::load_with`] and [`Sequential::load_weights_with`] treat a file.
 /// The default, [`LoadOptions::default`], converts nothing.
@@ -139,11 +148,11 @@ impl<F: Float> Sequential<F> {
     /// [`Error::Io`] when the file cannot be written, the old one being left as it was.
     pub fn save(&mut self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
-        let bytes = to_bytes(self, path)?;
+        let bytes = to_bytes(self, path, None)?;
         atomic::write(path, &bytes)
     }
 
-    /// Loads a model saved by [`Sequential::save`]: rebuilds its layers
+    /// Loads a model saved by [`Sequential::save`] (or a [`Checkpoint`]): rebuilds its layers
     /// from the file's metadata and fills in their weights. The file must hold the model's
     /// precision; [`Sequential::load_with`] can convert.
     ///
@@ -179,7 +188,7 @@ impl<F: Float> Sequential<F> {
     ///
     /// Every parameter must be in the file under its PyTorch name (`{position}.{name}`) with
     /// its shape (a Dense weight as `[out, in]`) and the model's dtype, and the file must hold
-    /// nothing else. Everything is checked before
+    /// nothing else (a checkpoint's optimizer state aside). Everything is checked before
     /// anything is changed: on error the model is as it was.
     ///
     /// ```no_run
@@ -307,10 +316,18 @@ fn encode<F: Float>(values: ArrayViewD<F>) -> std::result::Result<Bytes, (Vec<us
     Ok(Bytes { dtype, shape: values.shape().to_vec(), data })
 }
 
-/// A whole file's bytes: the model's weights and architecture.
-fn to_bytes<F: Float>(model: &mut Sequential<F>, path: &Path) -> Result<Vec<u8>> {
+/// What a checkpoint adds to a model file.
+struct Training {
+    /// Entries of the `ferronet` metadata: `fit` and `optimizer`.
+    description: Map<String, Value>,
+    /// The optimizer's tensors.
+    tensors: Vec<(String, Bytes)>,
+}
+
+/// A whole file's bytes: the model's weights and architecture, and a checkpoint's `training`.
+fn to_bytes<F: Float>(model: &mut Sequential<F>, path: &Path, training: Option<Training>) -> Result<Vec<u8>> {
     let dtype = format!("{:?}", dtype_of::<F>());
-    let description = architecture::describe(model, &dtype).map_err(|e| model_file(path, e))?;
+    let mut description = architecture::describe(model, &dtype).map_err(|e| model_file(path, e))?;
     let slots = slots(model).map_err(|e| model_file(path, e))?;
     let mut tensors = Vec::with_capacity(slots.len());
     let mut problem = None;
@@ -332,6 +349,10 @@ fn to_bytes<F: Float>(model: &mut Sequential<F>, path: &Path) -> Result<Vec<u8>>
     });
     if let Some(problem) = problem {
         return Err(model_file(path, problem));
+    }
+    if let Some(training) = training {
+        description.extend(training.description);
+        tensors.extend(training.tensors);
     }
     let metadata = HashMap::from([(METADATA_KEY.to_string(), Value::Object(description).to_string())]);
     safetensors::serialize(tensors, Some(metadata))
@@ -411,7 +432,8 @@ impl<'a> SavedFile<'a> {
     }
 
     /// The model's new weights, in the order its parameters are visited, each checked against
-    /// the file: present, of the right shape and dtype, finite; and no tensor left over.
+    /// the file: present, of the right shape and dtype, finite; and no tensor left over (but a
+    /// checkpoint's optimizer state).
     fn weights<F: Float>(
         &self,
         model: &mut Sequential<F>,
@@ -436,8 +458,11 @@ impl<'a> SavedFile<'a> {
             }
         }
         let expected: HashSet<&str> = slots.iter().map(|s| s.file_name.as_str()).collect();
-        let mut unexpected: Vec<&str> =
-            tensors.names().into_iter().filter(|name| !expected.contains(name)).collect();
+        // A checkpoint's optimizer state is read by Checkpoint::load; in any other file it is unexpected.
+        let checkpoint = self.description().is_ok_and(|d| d.optimizer.is_some());
+        let belongs =
+            |name: &str| expected.contains(name) || (checkpoint && name.starts_with(OPTIMIZER_PREFIX));
+        let mut unexpected: Vec<&str> = tensors.names().into_iter().filter(|name| !belongs(name)).collect();
         unexpected.sort_unstable();
         for name in unexpected {
             problems.push(format!("unexpected tensor {name}: the model has no parameter for it"));
