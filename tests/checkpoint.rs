@@ -231,3 +231,17 @@ fn a_checkpoint_missing_part_of_adams_state_is_refused() {
         format!("{}: holds 11 optimizer tensors; a model of 4 parameters needs 12", path.display())
     );
 }
+
+#[test]
+fn a_checkpoint_resumes_only_in_its_own_precision() {
+    let (_dir, path, _) = checkpointed(1);
+    let err = Checkpoint::<f64>::load(&path).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: is a checkpoint in F32, and a checkpoint resumes only in its own precision, not f64 \
+             (Sequential::load_with can convert the model alone)",
+            path.display()
+        )
+    );
+}

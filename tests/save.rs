@@ -438,6 +438,41 @@ fn architecture_and_tensors_that_disagree_are_an_error() {
 }
 
 #[test]
+fn a_dtype_other_than_f32_and_f64_is_refused_even_with_convert() {
+    let (_dir, path) = scratch("bf16.safetensors");
+    write_tiny_with(&path, |_| {}, &TINY_METADATA.replace(r#""dtype":"F32""#, r#""dtype":"BF16""#));
+    let convert = LoadOptions::default().with_convert(true);
+    let err = Sequential::<f32>::load_with(&path, &convert).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("{}: its dtype BF16 is not one ferronet reads (F32, F64)", path.display())
+    );
+}
+
+#[test]
+fn a_tensor_of_another_dtype_is_refused_naming_it() {
+    let (_dir, path) = scratch("half.safetensors");
+    // dense_1's weight as twelve BF16 zeros, the rest as F32.
+    let half = [0u8; 24];
+    let rest: Vec<(String, Vec<usize>, Vec<u8>)> = tiny_tensors()
+        .into_iter()
+        .filter(|(name, _, _)| *name != "1.weight")
+        .map(|(name, shape, values)| {
+            (name.to_string(), shape, values.iter().flat_map(|v| v.to_le_bytes()).collect())
+        })
+        .collect();
+    let mut views = vec![("1.weight".to_string(), TensorView::new(Dtype::BF16, vec![3, 4], &half).unwrap())];
+    views
+        .extend(rest.iter().map(|(n, s, b)| (n.clone(), TensorView::new(Dtype::F32, s.clone(), b).unwrap())));
+    std::fs::write(&path, safetensors::serialize(views, None).unwrap()).unwrap();
+    let err = tiny::<f32>().load_weights_with(&path, &LoadOptions::default().with_convert(true)).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("{}: tensor 1.weight is BF16; ferronet reads F32 and F64", path.display())
+    );
+}
+
+#[test]
 fn a_file_of_a_later_format_version_is_refused() {
     let (_dir, path) = scratch("v2.safetensors");
     write_tiny_with(&path, |_| {}, &TINY_METADATA.replace(r#""format_version":1"#, r#""format_version":2"#));

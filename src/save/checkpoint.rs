@@ -7,13 +7,14 @@ use ndarray::ArrayD;
 use safetensors::{Dtype, SafeTensors};
 use serde_json::Map;
 
+use super::architecture::Description;
 use super::{
-    Bytes, LoadOptions, OPTIMIZER_PREFIX, SavedFile, Training, assign, atomic, encode, model_file, slots,
-    to_bytes,
+    Bytes, LoadOptions, OPTIMIZER_PREFIX, SavedFile, Training, assign, atomic, dtype_of, encode, model_file,
+    slots, to_bytes,
 };
 use crate::error::{Error, Result};
 use crate::model::{FitConfig, Sequential};
-use crate::optim::{Adam, AdamState, check_against};
+use crate::optim::{Adam, AdamConfig, AdamState, check_against};
 use crate::tensor::Float;
 
 /// A training run stopped between two epochs: the model, the Adam optimizer with its state,
@@ -149,9 +150,7 @@ impl<F: Float> Checkpoint<F> {
         let file = SavedFile::read(path.as_ref())?;
         let tensors = file.tensors()?;
         let description = file.description()?;
-        let (Some(config), Some(adam)) = (description.fit, description.optimizer) else {
-            return Err(not_a_checkpoint(file.path));
-        };
+        let (config, adam) = training::<F>(&file, &description)?;
         let exact = LoadOptions::default();
         let mut model = file.build(&description, &tensors, &exact)?;
         let values = file.weights(&mut model, &tensors, &exact)?;
@@ -180,9 +179,7 @@ impl<F: Float> Checkpoint<F> {
         let file = SavedFile::read(path.as_ref())?;
         let tensors = file.tensors()?;
         let description = file.description()?;
-        let (Some(config), Some(adam)) = (description.fit, description.optimizer) else {
-            return Err(not_a_checkpoint(file.path));
-        };
+        let (config, adam) = training::<F>(&file, &description)?;
         let values = file.weights(model, &tensors, &LoadOptions::default())?;
         let state = optimizer_state(&file, model, &tensors)?;
         let mut restored = Adam::new(adam)?;
@@ -193,11 +190,25 @@ impl<F: Float> Checkpoint<F> {
     }
 }
 
-fn not_a_checkpoint(path: &Path) -> Error {
-    model_file(
-        path,
-        "is a model but not a checkpoint: it holds no training state (load it with Sequential::load)",
-    )
+/// The run's settings and Adam's, from a checkpoint in `F`'s precision.
+fn training<F: Float>(file: &SavedFile<'_>, description: &Description) -> Result<(FitConfig, AdamConfig)> {
+    let (Some(config), Some(adam)) = (description.fit, description.optimizer) else {
+        let reason =
+            "is a model but not a checkpoint: it holds no training state (load it with Sequential::load)";
+        return Err(model_file(file.path, reason));
+    };
+    if description.dtype != format!("{:?}", dtype_of::<F>()) {
+        return Err(model_file(
+            file.path,
+            format!(
+                "is a checkpoint in {}, and a checkpoint resumes only in its own precision, not {} \
+                 (Sequential::load_with can convert the model alone)",
+                description.dtype,
+                F::NAME
+            ),
+        ));
+    }
+    Ok((config, adam))
 }
 
 /// Adam's state for each of the model's parameters, in order: none at all (a checkpoint taken

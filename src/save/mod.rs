@@ -402,6 +402,10 @@ impl<'a> SavedFile<'a> {
         tensors: &SafeTensors<'_>,
         options: &LoadOptions,
     ) -> Result<Sequential<F>> {
+        if !matches!(description.dtype.as_str(), "F32" | "F64") {
+            let reason = format!("its dtype {} is not one ferronet reads (F32, F64)", description.dtype);
+            return Err(model_file(self.path, reason));
+        }
         let model_dtype = format!("{:?}", dtype_of::<F>());
         if description.dtype != model_dtype && !options.convert {
             return Err(self.precision::<F>(&description.dtype));
