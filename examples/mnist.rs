@@ -6,6 +6,7 @@
 //! cargo run --release --example mnist -- [--data DIR] [--epochs N] [--batch-size N] [--lr X] [--seed N] [--predict INDEX]
 //!                                          [--optimizer adam|adamw|sgd] [--quiet] [--plot PATH.svg]
 //!                                          [--predict-png PATH.png] [--report]
+//!                                          [--save PATH] [--load PATH] [--checkpoint PATH] [--resume PATH]
 //! ```
 //!
 //! `--optimizer`: `adam` (the tutorial's, default), `adamw` (weight decay 0.01) or `sgd` (momentum 0.9,
@@ -13,6 +14,12 @@
 //! the final `test:` line. `--plot`: the loss and accuracy per epoch as an SVG. `--predict-png`:
 //! the `--predict` image, 10 times its size. `--report`: confusion matrix, precision, recall, F1
 //! and the most confident mistakes on the test set.
+//!
+//! `--save PATH` writes the trained model; `--load PATH` evaluates a saved one instead of
+//! training. `--checkpoint PATH` saves model, optimizer and epoch after every epoch;
+//! `--resume PATH` continues from such a file up to `--epochs`, with its own seed, batch size
+//! and learning rate, to the weights an uninterrupted run would have reached. Checkpoints hold
+//! Adam's state, so these two go with `--optimizer adam`.
 //!
 //! What is shown rather than computed (progress bar, plot, drawings, report) is in `common/`.
 
@@ -26,11 +33,11 @@ use ferronet::data::{Images, Mnist, Targets};
 use ferronet::layers::{Dense, Flatten, ReLU, Softmax};
 use ferronet::loss::SoftmaxCrossEntropy;
 use ferronet::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
-use ferronet::{FitConfig, Sequential};
+use ferronet::{Checkpoint, FitConfig, History, Sequential};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-const USAGE: &str = "usage: mnist [--data DIR] [--epochs N] [--batch-size N] [--lr X] [--seed N] [--predict INDEX] [--optimizer adam|adamw|sgd] [--quiet] [--plot PATH.svg] [--predict-png PATH.png] [--report]";
+const USAGE: &str = "usage: mnist [--data DIR] [--epochs N] [--batch-size N] [--lr X] [--seed N] [--predict INDEX] [--optimizer adam|adamw|sgd] [--quiet] [--plot PATH.svg] [--predict-png PATH.png] [--report] [--save PATH] [--load PATH] [--checkpoint PATH] [--resume PATH]";
 
 struct Args {
     data: PathBuf,
@@ -44,6 +51,10 @@ struct Args {
     plot: Option<PathBuf>,
     predict_png: Option<PathBuf>,
     report: bool,
+    save: Option<PathBuf>,
+    load: Option<PathBuf>,
+    checkpoint: Option<PathBuf>,
+    resume: Option<PathBuf>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -59,6 +70,10 @@ fn parse_args() -> Result<Args, String> {
         plot: None,
         predict_png: None,
         report: false,
+        save: None,
+        load: None,
+        checkpoint: None,
+        resume: None,
     };
     let mut words = std::env::args().skip(1);
     while let Some(flag) = words.next() {
@@ -87,8 +102,18 @@ fn parse_args() -> Result<Args, String> {
             "--optimizer" => args.optimizer = value,
             "--plot" => args.plot = Some(PathBuf::from(&value)),
             "--predict-png" => args.predict_png = Some(PathBuf::from(&value)),
+            "--save" => args.save = Some(PathBuf::from(&value)),
+            "--load" => args.load = Some(PathBuf::from(&value)),
+            "--checkpoint" => args.checkpoint = Some(PathBuf::from(&value)),
+            "--resume" => args.resume = Some(PathBuf::from(&value)),
             _ => return Err(format!("unknown flag {flag} (see --help)")),
         }
+    }
+    if args.load.is_some() && (args.resume.is_some() || args.checkpoint.is_some()) {
+        return Err("--load evaluates without training: it takes no --resume or --checkpoint".into());
+    }
+    if (args.resume.is_some() || args.checkpoint.is_some()) && args.optimizer != "adam" {
+        return Err("--checkpoint and --resume keep Adam's state: they need --optimizer adam".into());
     }
     if args.predict_png.is_some() && args.predict.is_none() {
         return Err("--predict-png needs --predict INDEX".into());
@@ -121,7 +146,6 @@ fn run(args: &Args) -> ferronet::Result<()> {
 
     // Train: the final Softmax is fused into the loss while training.
     let loss = SoftmaxCrossEntropy;
-    let mut optimizer = optimizer(&args.optimizer, args.lr)?;
     let config = FitConfig::default()
         .with_epochs(args.epochs)
         .with_batch_size(args.batch_size)
@@ -129,14 +153,19 @@ fn run(args: &Args) -> ferronet::Result<()> {
         .with_seed(args.seed);
     // A live bar on a terminal, epoch lines in a pipe or a log, nothing with --quiet.
     let mut progress = Progress::new(args.quiet);
-    let history = model.fit_with(
-        &mnist.train_images,
-        &train_targets,
-        &loss,
-        optimizer.as_mut(),
-        &config,
-        &mut [&mut progress],
-    )?;
+    let history = if let Some(path) = &args.load {
+        model = Sequential::load(path)?;
+        History::default()
+    } else if args.checkpoint.is_some() || args.resume.is_some() {
+        train_with_checkpoints(args, &mut model, &mnist.train_images, &train_targets, config, &mut progress)?
+    } else {
+        let mut optimizer = optimizer(&args.optimizer, args.lr)?;
+        let x = &mnist.train_images;
+        model.fit_with(x, &train_targets, &loss, optimizer.as_mut(), &config, &mut [&mut progress])?
+    };
+    if let Some(path) = &args.save {
+        model.save(path)?;
+    }
     if let Some(path) = &args.plot {
         plot::history_svg(&history, path)?;
     }
@@ -168,6 +197,40 @@ fn optimizer(name: &str, lr: Option<f64>) -> ferronet::Result<Box<dyn Optimizer>
             return Err(ferronet::Error::Config { name: "optimizer", value, expected: "adam, adamw or sgd" });
         }
     })
+}
+
+/// Trains one epoch at a time from a fresh model or a `--resume` checkpoint, saving a
+/// `--checkpoint` after each: a crash loses one epoch at most, and the run ends on the weights
+/// an uninterrupted run reaches, since each epoch's shuffle depends only on the seed and the epoch.
+fn train_with_checkpoints(
+    args: &Args,
+    model: &mut Sequential,
+    x: &Images,
+    y: &Targets,
+    config: FitConfig,
+    progress: &mut Progress,
+) -> ferronet::Result<History> {
+    let mut adam = Adam::new(AdamConfig::default().with_lr(args.lr.unwrap_or(1e-3)))?;
+    let mut config = config;
+    if let Some(path) = &args.resume {
+        let saved = Checkpoint::load(path)?;
+        if saved.config.initial_epoch >= args.epochs {
+            let value = args.epochs.to_string();
+            let expected = "more than the epochs the checkpoint has done";
+            return Err(ferronet::Error::Config { name: "epochs", value, expected });
+        }
+        (*model, adam, config) = (saved.model, saved.optimizer, saved.config.with_epochs(args.epochs));
+    }
+    let mut history = History::default();
+    for epoch in config.initial_epoch + 1..=config.epochs {
+        let one = config.with_epochs(epoch).with_initial_epoch(epoch - 1);
+        let done = model.fit_with(x, y, &SoftmaxCrossEntropy, &mut adam, &one, &mut [&mut *progress])?;
+        if let Some(path) = &args.checkpoint {
+            Checkpoint::save(path, model, &adam, &config, epoch)?;
+        }
+        history.epochs.extend(done.epochs);
+    }
+    Ok(history)
 }
 
 /// The tutorial's predict_digit: the image beside every class's probability, the prediction,

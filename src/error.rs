@@ -86,6 +86,40 @@ pub enum Error {
     },
     /// An optimizer's state does not belong to the parameters it was given.
     OptimizerState(String),
+    /// A file is not a readable safetensors file: truncated, corrupted, or of another format.
+    Safetensors {
+        /// The file.
+        path: PathBuf,
+        /// What the safetensors reader reported.
+        reason: String,
+    },
+    /// A safetensors file that does not fit what was asked of it (no ferronet architecture,
+    /// tensors missing or extra, of another shape or dtype, values that are not finite), or a
+    /// model that cannot be saved as it is.
+    ModelFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, naming the tensor or parameter.
+        reason: String,
+    },
+    /// A saved architecture names a kind of layer ferronet cannot build.
+    UnknownLayer {
+        /// The file.
+        path: PathBuf,
+        /// The layer's position in the model, from 0.
+        index: usize,
+        /// The kind the file names.
+        kind: String,
+    },
+    /// A file's tensors are of another precision than the model's, and conversion was not asked for.
+    Precision {
+        /// The file.
+        path: PathBuf,
+        /// The file's dtype (`F32`, `F64`).
+        file: String,
+        /// The model's element type (`f32`, `f64`).
+        model: &'static str,
+    },
 }
 
 impl fmt::Display for Error {
@@ -108,6 +142,22 @@ impl fmt::Display for Error {
                 "{what} is not finite at epoch {epoch}, step {step}; training stopped and the model keeps the last finite weights"
             ),
             Error::OptimizerState(reason) => write!(f, "optimizer state: {reason}"),
+            Error::Safetensors { path, reason } => {
+                write!(f, "{}: not a valid safetensors file: {reason}", path.display())
+            }
+            Error::ModelFile { path, reason } => write!(f, "{}: {reason}", path.display()),
+            Error::UnknownLayer { path, index, kind } => write!(
+                f,
+                "{}: layer {index} is of unknown kind `{kind}`; \
+                 build the model in code and fill it with load_weights",
+                path.display()
+            ),
+            Error::Precision { path, file, model } => write!(
+                f,
+                "{}: holds {file} tensors but the model is {model}; \
+                 load with LoadOptions::default().with_convert(true) to convert them",
+                path.display()
+            ),
         }
     }
 }

@@ -129,11 +129,15 @@ pub mod loss;
 pub mod metrics;
 pub mod model;
 pub mod optim;
+#[cfg(feature = "safetensors")]
+pub mod save;
 pub mod tensor;
 
 pub use callbacks::{Callback, Control};
 pub use error::{Error, Result};
 pub use model::{EpochLog, Evaluation, FitConfig, History, Sequential};
+#[cfg(feature = "safetensors")]
+pub use save::{Checkpoint, LoadOptions};
 pub use tensor::{Float, Tensor};
 
 /// The README's usage snippet, compiled and run as a doc test.

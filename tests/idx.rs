@@ -393,7 +393,7 @@ fn bad_idx_huge_header_fails_fast_without_allocating() {
 
 #[test]
 fn bad_idx_zero_items_loads_no_labels() {
-    assert_eq!(read_labels(bad_idx("zero-items-labels-idx1-ubyte")).unwrap(), []);
+    assert_eq!(read_labels(bad_idx("zero-items-labels-idx1-ubyte")).unwrap(), [0u8; 0]);
 }
 
 #[test]

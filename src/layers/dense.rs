@@ -150,6 +150,10 @@ impl<F: Float> Layer<F> for Dense<F> {
         "dense"
     }
 
+    fn config(&self) -> Vec<(&'static str, f64)> {
+        vec![("inputs", self.inputs() as f64), ("outputs", self.outputs() as f64)]
+    }
+
     fn forward(&mut self, input: ArrayViewD<F>, output: &mut ArrayD<F>, _mode: Mode) -> Result<()> {
         self.check_params()?;
         self.check_input(&input)?;

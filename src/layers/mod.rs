@@ -99,6 +99,14 @@ pub trait Layer<F: Float = f32> {
     /// A short lower-case name for the kind of layer (`"dense"`), used to name parameters.
     fn kind(&self) -> &'static str;
 
+    /// What rebuilds this layer besides its kind, as `(name, value)` pairs: Dense gives
+    /// `[("inputs", 784.0), ("outputs", 128.0)]`. Saved files record it so that
+    /// `Sequential::load` can rebuild the model. The default, nothing, suits a layer with no
+    /// settings such as ReLU.
+    fn config(&self) -> Vec<(&'static str, f64)> {
+        Vec::new()
+    }
+
     /// Computes the layer's output for a batch.
     ///
     /// # Errors

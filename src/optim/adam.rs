@@ -4,7 +4,7 @@
 use ndarray::{ArrayD, Zip};
 
 use super::{Optimizer, ParamState, check_hyper, sync_state};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::layers::{Layer, Param};
 use crate::tensor::Float;
 
@@ -190,6 +190,77 @@ impl<F: Float> Adam<F> {
     pub fn state(&self) -> &[AdamState<F>] {
         &self.state
     }
+
+    /// Replaces the per-parameter state with `state` (as [`Adam::state`] gave it, for instance
+    /// from a checkpoint), after checking it against `model`: one entry per parameter, in the
+    /// order they are visited, each with the parameter's name and its shape for `m` and `v`.
+    /// An empty `state` starts afresh, as [`Adam::new`] does.
+    ///
+    /// ```
+    /// use ferronet::layers::Dense;
+    /// use ferronet::optim::{Adam, AdamConfig};
+    /// use ferronet::Sequential;
+    /// use rand::{SeedableRng, rngs::StdRng};
+    ///
+    /// let mut rng = StdRng::seed_from_u64(0);
+    /// let mut small = Sequential::<f32>::new().add(Dense::new(2, 3, &mut rng)?);
+    /// let mut wide = Sequential::<f32>::new().add(Dense::new(2, 4, &mut rng)?);
+    /// let mut adam = Adam::new(AdamConfig::default())?;
+    /// # use ferronet::optim::Optimizer;
+    /// adam.step(&mut small)?;                       // state for dense_1.weight [2, 3], ...
+    /// let state = adam.state().to_vec();
+    /// let mut other = Adam::new(AdamConfig::default())?;
+    /// assert!(other.set_state(&mut wide, state.clone()).is_err());
+    /// other.set_state(&mut small, state)?;
+    /// assert_eq!(other.state()[0].step, 1);
+    /// # Ok::<(), ferronet::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::OptimizerState`] naming the first parameter whose name or shape differs, or the
+    /// two counts when they differ; the optimizer is then unchanged.
+    pub fn set_state(&mut self, model: &mut dyn Layer<F>, state: Vec<AdamState<F>>) -> Result<()> {
+        if !state.is_empty() {
+            check_against(model, &state)?;
+        }
+        self.state = state;
+        Ok(())
+    }
+}
+
+/// Checks that `state` holds one entry per parameter of `model`, in order, named and shaped
+/// like it.
+pub(crate) fn check_against<F: Float>(model: &mut dyn Layer<F>, state: &[AdamState<F>]) -> Result<()> {
+    let mut index = 0;
+    let mut problem = None;
+    model.visit_params(&mut |p: &mut Param<F>| {
+        if problem.is_none() {
+            problem = match state.get(index) {
+                Some(s) => mismatch(index, p, s),
+                None => Some(format!("no state for parameter {index}, {} {:?}", p.name, p.value.shape())),
+            };
+        }
+        index += 1;
+    });
+    if problem.is_none() && index != state.len() {
+        problem = Some(format!("the model has {index} parameters, the state {}", state.len()));
+    }
+    problem.map_or(Ok(()), |p| Err(Error::OptimizerState(p)))
+}
+
+/// What is wrong when `s` is not the state of parameter `index`, `p`.
+fn mismatch<F: Float>(index: usize, p: &Param<F>, s: &AdamState<F>) -> Option<String> {
+    if s.name != p.name || s.m.shape() != p.value.shape() || s.v.shape() != p.value.shape() {
+        return Some(format!(
+            "parameter {index} is {} {:?}, but the state is for {} {:?} (m) and {:?} (v)",
+            p.name,
+            p.value.shape(),
+            s.name,
+            s.m.shape(),
+            s.v.shape()
+        ));
+    }
+    None
 }
 
 /// The constants of one Adam step, in the parameter's precision.

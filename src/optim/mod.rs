@@ -6,6 +6,8 @@
 mod adam;
 mod sgd;
 
+#[cfg(feature = "safetensors")]
+pub(crate) use adam::check_against;
 pub use adam::{Adam, AdamConfig, AdamState};
 pub use sgd::{Sgd, SgdConfig, SgdState};
 
