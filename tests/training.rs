@@ -2,13 +2,15 @@
 //! determinism (P13-P17 of ../shared/cases/pitfalls.md), and real training on MNIST.
 
 use ferronet::data::{Batches, Features, Mnist, Targets, split_point};
-use ferronet::layers::{Dense, Flatten, Layer, ReLU, Softmax};
+use ferronet::layers::{Dense, Layer, ReLU, Softmax};
 use ferronet::loss::SoftmaxCrossEntropy;
 use ferronet::optim::{Adam, AdamConfig};
 use ferronet::{Error, FitConfig, Sequential, Tensor};
 use ndarray::ArrayD;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
+
+mod common;
 
 fn column(values: &[f64]) -> Tensor<f64> {
     Tensor::from_shape_vec(&[values.len(), 1], values.to_vec()).unwrap()
@@ -180,15 +182,7 @@ fn one_epoch_on_an_mnist_subset_reaches_90_percent() {
     let test = mnist.test_images.select(0..2_000).unwrap();
     let test_y = Targets::classes(&mnist.test_labels[..2_000], 10).unwrap();
 
-    let mut rng = StdRng::seed_from_u64(42);
-    let mut model = Sequential::<f32>::new()
-        .add(Flatten::new())
-        .add(Dense::new(784, 128, &mut rng).unwrap())
-        .add(ReLU::new())
-        .add(Dense::new(128, 64, &mut rng).unwrap())
-        .add(ReLU::new())
-        .add(Dense::new(64, 10, &mut rng).unwrap())
-        .add(Softmax::new());
+    let mut model = common::tutorial_model(42);
     let mut adam = Adam::new(AdamConfig::default()).unwrap();
     let config = FitConfig::default().with_batch_size(64).with_seed(42);
     model.fit(&train, &train_y, &SoftmaxCrossEntropy, &mut adam, &config).unwrap();

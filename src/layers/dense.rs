@@ -1,12 +1,12 @@
 //! [`Dense`]: the fully connected layer, `y = x W + b`.
 
-use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, ArrayD, ArrayViewD, Axis, Ix1};
 use rand::Rng;
 use rand_distr::{Distribution, Uniform};
 
 use super::{Layer, Mode, Param, resize, view1_mut, view2, view2_mut};
 use crate::error::{Error, Result};
+use crate::linalg::{GemmScratch, gemm};
 use crate::tensor::Float;
 
 /// A fully connected layer: `y = x W + b`.
@@ -38,6 +38,8 @@ use crate::tensor::Float;
 pub struct Dense<F = f32> {
     weight: Param<F>,
     bias: Param<F>,
+    /// Packing memory for this layer's matrix products, sized by the first batch.
+    scratch: GemmScratch<F>,
 }
 
 impl<F: Float> Dense<F> {
@@ -73,6 +75,7 @@ impl<F: Float> Dense<F> {
         Ok(Dense {
             weight: Param::new("dense.weight", weight.into_dyn()),
             bias: Param::new("dense.bias", bias.into_dyn()),
+            scratch: GemmScratch::new(),
         })
     }
 
@@ -131,7 +134,7 @@ impl<F: Float> Layer<F> for Dense<F> {
         let mut y = view2_mut(output.view_mut(), "dense output")?;
         // Broadcast the bias into the output first, then accumulate x W on top (beta = 1).
         y.assign(&b);
-        general_mat_mul(F::one(), &x, &w, F::one(), &mut y);
+        gemm(F::one(), x, w, F::one(), y, &mut self.scratch);
         Ok(())
     }
 
@@ -154,8 +157,8 @@ impl<F: Float> Layer<F> for Dense<F> {
         let x = view2(input, "dense input")?;
         let g = view2(grad_output, "dense gradient")?;
 
-        let mut dw = view2_mut(self.weight.grad.view_mut(), &self.weight.name)?;
-        general_mat_mul(F::one(), &x.t(), &g, F::one(), &mut dw);
+        let dw = view2_mut(self.weight.grad.view_mut(), &self.weight.name)?;
+        gemm(F::one(), x.t(), g, F::one(), dw, &mut self.scratch);
         let mut db = view1_mut(self.bias.grad.view_mut(), &self.bias.name)?;
         for row in g.axis_iter(Axis(0)) {
             db += &row;
@@ -164,8 +167,8 @@ impl<F: Float> Layer<F> for Dense<F> {
         if let Some(grad_input) = grad_input {
             resize(grad_input, &[batch, self.inputs()]);
             let w = view2(self.weight.value.view(), &self.weight.name)?;
-            let mut dx = view2_mut(grad_input.view_mut(), "dense input gradient")?;
-            general_mat_mul(F::one(), &g, &w.t(), F::zero(), &mut dx);
+            let dx = view2_mut(grad_input.view_mut(), "dense input gradient")?;
+            gemm(F::one(), g, w.t(), F::zero(), dx, &mut self.scratch);
         }
         Ok(())
     }
