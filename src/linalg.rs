@@ -12,8 +12,11 @@
 //! micro-kernel reads front to back. The micro-kernel then computes one `MR x NR` tile of
 //! `c` in registers over the whole depth block and adds it into `c`, touching only the
 //! rows and columns that exist. On x86_64 with AVX2 and FMA, `f32` uses a 6 x 16 kernel
-//! (twelve 8-lane accumulators, two loads of `b` and six broadcasts of `a` per depth step);
-//! everything else (`f64`, other processors) uses a portable 4 x 8 kernel in plain Rust.
+//! (twelve 8-lane accumulators, two loads of `b` and six broadcasts of `a` per depth step)
+//! that prefetches its tile of `c` before the depth loop, and packs lines that run along
+//! the depth (a row-major `a`, a transposed `b`) by 8 x 8 transposes in registers instead
+//! of one element at a time; everything else (`f64`, other processors) uses a portable
+//! 4 x 8 kernel in plain Rust.
 //!
 //! # Determinism
 //! Every element of `c` is a sum over the depth in increasing order, one running sum per
@@ -43,7 +46,7 @@ const ALIGN: usize = 64;
 /// Reusable packing memory for [`gemm`].
 ///
 /// It grows on first use to fit the largest product it has served, and is never reallocated
-/// afterwards for products of the same or smaller shapes. Keep one per place that multiplies
+/// afterwards for products that are no larger in any dimension. Keep one per place that multiplies
 /// (a [`Dense`](crate::layers::Dense) layer keeps its own). Its contents are meaningless
 /// between calls, so a clone starts empty.
 #[derive(Default)]
@@ -328,12 +331,19 @@ unsafe fn pack_panel<F: Float, const W: usize>(
     panel: &mut [F],
 ) {
     let Block { line_stride, depth_stride, .. } = block;
-    if line_stride == 1 && count == W {
+    if line_stride == 1 {
         // Each depth step's lines are adjacent in memory (a transposed `a`, a row-major `b`).
         for (p, step) in panel.chunks_exact_mut(W).enumerate() {
-            // SAFETY: elements (0 .. W, p) are in the block, one after another.
-            let from = unsafe { &*base.wrapping_offset(p as isize * depth_stride).cast::<[F; W]>() };
-            step.copy_from_slice(from);
+            let from = base.wrapping_offset(p as isize * depth_stride);
+            if count == W {
+                // SAFETY: elements (0 .. W, p) are in the block, one after another.
+                step.copy_from_slice(unsafe { &*from.cast::<[F; W]>() });
+            } else {
+                for (l, slot) in step.iter_mut().enumerate() {
+                    // SAFETY: element (l, p) is in the block when l < count.
+                    *slot = if l < count { unsafe { *from.add(l) } } else { F::zero() };
+                }
+            }
         }
         return;
     }
@@ -572,6 +582,13 @@ mod avx2 {
     #[target_feature(enable = "avx2,fma")]
     unsafe fn rows<const R: usize>(a: &[f32], b: &[f32], alpha: f32, beta: f32, c: Tile<f32>) {
         debug_assert!(c.rows == R && c.cols <= 16 && a.len() / 6 == b.len() / 16);
+        if beta != 0.0 {
+            // Ask for the tile of c now, so that it has arrived by the time it is added to.
+            for i in 0..R {
+                _mm_prefetch::<_MM_HINT_T0>(c.at(i, 0).cast::<i8>());
+                _mm_prefetch::<_MM_HINT_T0>(c.at(i, c.cols - 1).cast::<i8>());
+            }
+        }
         let mut acc = [[_mm256_setzero_ps(); 2]; R];
         for (a, b) in a.chunks_exact(6).zip(b.chunks_exact(16)) {
             // SAFETY: `b` holds 16 values: lanes 0..8 and 8..16.
