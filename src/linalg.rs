@@ -302,51 +302,77 @@ impl<F: Float> Block<F> {
 /// Every element of the block is readable.
 #[inline]
 unsafe fn pack<F: Float>(block: Block<F>, width: usize, dst: &mut [F]) {
-    let panels = dst.chunks_exact_mut(width * block.depth).zip(block.panels(width));
+    // SAFETY: forwarded.
+    unsafe {
+        match width {
+            4 => pack_width::<F, 4>(block, dst),
+            6 => pack_width::<F, 6>(block, dst),
+            8 => pack_width::<F, 8>(block, dst),
+            16 => pack_width::<F, 16>(block, dst),
+            _ => unreachable!("no kernel is {width} wide"),
+        }
+    }
+}
+
+/// [`pack`] for a width known at compile time, so that each step's copy compiles to a few
+/// vector moves.
+///
+/// # Safety
+/// As [`pack`].
+#[inline(always)]
+unsafe fn pack_width<F: Float, const W: usize>(block: Block<F>, dst: &mut [F]) {
+    if block.line_stride == 1 {
+        // SAFETY: forwarded.
+        unsafe { pack_adjacent::<F, W>(block, dst) };
+        return;
+    }
+    let panels = dst.chunks_exact_mut(W * block.depth).zip(block.panels(W));
     for (panel, (count, base)) in panels {
         // SAFETY: the panel's lines are in the block.
-        unsafe {
-            match width {
-                4 => pack_panel::<F, 4>(base, block, count, panel),
-                6 => pack_panel::<F, 6>(base, block, count, panel),
-                8 => pack_panel::<F, 8>(base, block, count, panel),
-                16 => pack_panel::<F, 16>(base, block, count, panel),
-                _ => unreachable!("no kernel is {width} wide"),
+        unsafe { gather_panel::<F, W>(base, block, count, panel) };
+    }
+}
+
+/// [`pack_width`] for a block whose lines are adjacent in memory (`line_stride == 1`: a
+/// transposed `a`, a row-major `b`): each depth step is read front to back once and dealt
+/// out to the panels, `W` elements to each.
+///
+/// # Safety
+/// As [`pack`], with `block.line_stride == 1`.
+#[inline(always)]
+unsafe fn pack_adjacent<F: Float, const W: usize>(block: Block<F>, dst: &mut [F]) {
+    let Block { src, depth_stride, lines, depth, .. } = block;
+    let (whole, rest) = (lines / W, lines % W);
+    for p in 0..depth {
+        let step = src.wrapping_offset(p as isize * depth_stride);
+        for q in 0..whole {
+            // SAFETY: elements (q W .. q W + W, p) are in the block, one after another.
+            let from = unsafe { &*step.add(q * W).cast::<[F; W]>() };
+            dst[(q * depth + p) * W..][..W].copy_from_slice(from);
+        }
+        if rest > 0 {
+            let to = &mut dst[(whole * depth + p) * W..][..W];
+            for (l, slot) in to.iter_mut().enumerate() {
+                // SAFETY: element (whole W + l, p) is in the block when l < rest.
+                *slot = if l < rest { unsafe { *step.add(whole * W + l) } } else { F::zero() };
             }
         }
     }
 }
 
 /// Packs the `count <= W` lines starting at `base` (strides from `block`) into `panel`,
-/// `W * block.depth` elements. The width is a constant so that each step's copy compiles to
-/// a few vector moves.
+/// `W * block.depth` elements, one element at a time.
 ///
 /// # Safety
 /// Every element `(l, p)` for `l < count`, `p < block.depth` is readable from `base`.
 #[inline(always)]
-unsafe fn pack_panel<F: Float, const W: usize>(
+unsafe fn gather_panel<F: Float, const W: usize>(
     base: *const F,
     block: Block<F>,
     count: usize,
     panel: &mut [F],
 ) {
     let Block { line_stride, depth_stride, .. } = block;
-    if line_stride == 1 {
-        // Each depth step's lines are adjacent in memory (a transposed `a`, a row-major `b`).
-        for (p, step) in panel.chunks_exact_mut(W).enumerate() {
-            let from = base.wrapping_offset(p as isize * depth_stride);
-            if count == W {
-                // SAFETY: elements (0 .. W, p) are in the block, one after another.
-                step.copy_from_slice(unsafe { &*from.cast::<[F; W]>() });
-            } else {
-                for (l, slot) in step.iter_mut().enumerate() {
-                    // SAFETY: element (l, p) is in the block when l < count.
-                    *slot = if l < count { unsafe { *from.add(l) } } else { F::zero() };
-                }
-            }
-        }
-        return;
-    }
     for l in 0..count {
         let line = base.wrapping_offset(l as isize * line_stride);
         for (p, slot) in panel[l..].iter_mut().step_by(W).enumerate() {
@@ -437,7 +463,7 @@ mod avx2 {
 
     use std::arch::x86_64::*;
 
-    use super::{Block, Kernel, Tile, pack_panel};
+    use super::{Block, Kernel, Tile, gather_panel, pack_adjacent};
 
     /// Six rows by two 8-lane vectors: twelve accumulators, two for `b` and one broadcast
     /// of `a` fill fifteen of the sixteen vector registers.
@@ -480,14 +506,19 @@ mod avx2 {
     /// As [`super::pack`], and the processor supports AVX2.
     #[target_feature(enable = "avx2,fma")]
     unsafe fn pack_avx2<const W: usize>(block: Block<f32>, dst: &mut [f32]) {
+        if block.line_stride == 1 {
+            // SAFETY: forwarded.
+            unsafe { pack_adjacent::<f32, W>(block, dst) };
+            return;
+        }
         let panels = dst.chunks_exact_mut(W * block.depth).zip(block.panels(W));
         for (panel, (count, base)) in panels {
-            if block.depth_stride == 1 && block.line_stride != 1 && count == W {
+            if block.depth_stride == 1 && count == W {
                 // SAFETY: the panel's lines are in the block, and run along the depth.
                 unsafe { transpose_panel::<W>(base, block, panel) };
             } else {
                 // SAFETY: the panel's lines are in the block.
-                unsafe { pack_panel::<f32, W>(base, block, count, panel) };
+                unsafe { gather_panel::<f32, W>(base, block, count, panel) };
             }
         }
     }
