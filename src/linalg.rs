@@ -25,7 +25,6 @@
 //! inputs give the same bits every time on the same processor. (The AVX2 kernel fuses each
 //! multiply-add and the portable one does not, so the two paths may differ in the last bit.)
 
-use std::any::TypeId;
 use std::fmt;
 
 use ndarray::{ArrayView2, ArrayViewMut2};
@@ -153,7 +152,7 @@ pub fn gemm<F: Float>(
     let (a, b, c) = (MatRef::of(&a), MatRef::of(&b), MatMut::of(&mut c));
 
     #[cfg(target_arch = "x86_64")]
-    if TypeId::of::<F>() == TypeId::of::<f32>()
+    if std::any::TypeId::of::<F>() == std::any::TypeId::of::<f32>()
         && is_x86_feature_detected!("avx2")
         && is_x86_feature_detected!("fma")
     {
