@@ -7,31 +7,23 @@
 
 use std::hint::black_box;
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::tutorial_model;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use ferronet::FitConfig;
 use ferronet::data::{Mnist, Targets};
 use ferronet::layers::Layer;
-use ferronet::layers::{Dense, Flatten, ReLU, Softmax};
+use ferronet::linalg::{GemmScratch, gemm};
 use ferronet::loss::{SoftmaxCrossEntropy, TargetBatch};
 use ferronet::optim::{Adam, AdamConfig, Optimizer};
-use ferronet::{FitConfig, Sequential};
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayD, IxDyn};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 const BATCHES: [usize; 3] = [64, 128, 256];
-
-fn tutorial_model(seed: u64) -> Sequential<f32> {
-    let mut rng = StdRng::seed_from_u64(seed);
-    Sequential::new()
-        .add(Flatten::new())
-        .add(Dense::new(784, 128, &mut rng).unwrap())
-        .add(ReLU::new())
-        .add(Dense::new(128, 64, &mut rng).unwrap())
-        .add(ReLU::new())
-        .add(Dense::new(64, 10, &mut rng).unwrap())
-        .add(Softmax::new())
-}
 
 fn random_batch(batch: usize, rng: &mut StdRng) -> (ArrayD<f32>, Vec<usize>) {
     let x = ArrayD::from_shape_simple_fn(IxDyn(&[batch, 28, 28]), || rng.random::<f32>());
@@ -70,20 +62,40 @@ fn adam_step(c: &mut Criterion) {
     group.finish();
 }
 
-/// The matrix products of one training step alone, on the same shapes, into buffers made once:
-/// forward x W for three layers, dW = x^T G for three, dX = G W^T for the two upper layers.
-fn matmul_only(c: &mut Criterion) {
-    let mut group = c.benchmark_group("matmul_only");
-    let sizes = [(784, 128), (128, 64), (64, 10)];
-    for batch in BATCHES {
+/// The buffers of one training step's matrix products at `batch`, made once: per layer the
+/// weight, its gradient, the input, the output and the input gradient.
+struct StepBuffers {
+    weights: Vec<Array2<f32>>,
+    grads: Vec<Array2<f32>>,
+    inputs: Vec<Array2<f32>>,
+    outputs: Vec<Array2<f32>>,
+    input_grads: Vec<Array2<f32>>,
+}
+
+impl StepBuffers {
+    fn new(batch: usize) -> Self {
+        let sizes = [(784, 128), (128, 64), (64, 10)];
         let mut rng = StdRng::seed_from_u64(2);
         let mut fill =
             |r: usize, c: usize| Array2::from_shape_simple_fn((r, c), || rng.random::<f32>() - 0.5);
-        let weights: Vec<Array2<f32>> = sizes.iter().map(|&(i, o)| fill(i, o)).collect();
-        let mut grads: Vec<Array2<f32>> = sizes.iter().map(|&(i, o)| fill(i, o)).collect();
-        let inputs: Vec<Array2<f32>> = sizes.iter().map(|&(i, _)| fill(batch, i)).collect();
-        let mut outputs: Vec<Array2<f32>> = sizes.iter().map(|&(_, o)| fill(batch, o)).collect();
-        let mut input_grads: Vec<Array2<f32>> = sizes.iter().map(|&(i, _)| fill(batch, i)).collect();
+        StepBuffers {
+            weights: sizes.iter().map(|&(i, o)| fill(i, o)).collect(),
+            grads: sizes.iter().map(|&(i, o)| fill(i, o)).collect(),
+            inputs: sizes.iter().map(|&(i, _)| fill(batch, i)).collect(),
+            outputs: sizes.iter().map(|&(_, o)| fill(batch, o)).collect(),
+            input_grads: sizes.iter().map(|&(i, _)| fill(batch, i)).collect(),
+        }
+    }
+}
+
+/// The matrix products of one training step alone, on the same shapes, into buffers made once:
+/// forward x W for three layers, dW = x^T G for three, dX = G W^T for the two upper layers,
+/// through ndarray's `general_mat_mul` (the `matrixmultiply` crate, one thread).
+fn matmul_only(c: &mut Criterion) {
+    let mut group = c.benchmark_group("matmul_only");
+    for batch in BATCHES {
+        let StepBuffers { weights, mut grads, inputs, mut outputs, mut input_grads } =
+            StepBuffers::new(batch);
         group.throughput(Throughput::Elements(batch as u64));
         group.bench_function(BenchmarkId::from_parameter(batch), |b| {
             b.iter(|| {
@@ -94,6 +106,41 @@ fn matmul_only(c: &mut Criterion) {
                     general_mat_mul(1.0, &inputs[l].t(), &outputs[l], 1.0, &mut grads[l]);
                     if l > 0 {
                         general_mat_mul(1.0, &outputs[l], &weights[l].t(), 0.0, &mut input_grads[l]);
+                    }
+                }
+                black_box(&grads);
+            })
+        });
+    }
+    group.finish();
+}
+
+/// The same products as `matmul_only` through ferronet's own `linalg::gemm`, one scratch per
+/// layer as the Dense layers keep.
+fn gemm_only(c: &mut Criterion) {
+    let mut group = c.benchmark_group("gemm_only");
+    for batch in BATCHES {
+        let StepBuffers { weights, mut grads, inputs, mut outputs, mut input_grads } =
+            StepBuffers::new(batch);
+        let mut scratch: Vec<GemmScratch<f32>> = (0..3).map(|_| GemmScratch::new()).collect();
+        group.throughput(Throughput::Elements(batch as u64));
+        group.bench_function(BenchmarkId::from_parameter(batch), |b| {
+            b.iter(|| {
+                for l in 0..3 {
+                    gemm(
+                        1.0,
+                        inputs[l].view(),
+                        weights[l].view(),
+                        0.0,
+                        outputs[l].view_mut(),
+                        &mut scratch[l],
+                    );
+                }
+                for l in (0..3).rev() {
+                    gemm(1.0, inputs[l].t(), outputs[l].view(), 1.0, grads[l].view_mut(), &mut scratch[l]);
+                    if l > 0 {
+                        let (g, w) = (outputs[l].view(), weights[l].t());
+                        gemm(1.0, g, w, 0.0, input_grads[l].view_mut(), &mut scratch[l]);
                     }
                 }
                 black_box(&grads);
@@ -135,5 +182,5 @@ fn predict(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, train_step, adam_step, matmul_only, epoch, predict);
+criterion_group!(benches, train_step, adam_step, matmul_only, gemm_only, epoch, predict);
 criterion_main!(benches);

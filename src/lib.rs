@@ -125,6 +125,7 @@ pub mod data;
 pub mod error;
 pub mod gradcheck;
 pub mod layers;
+pub mod linalg;
 pub mod loss;
 pub mod metrics;
 pub mod model;

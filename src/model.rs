@@ -278,10 +278,22 @@ impl<F: Float> Sequential<F> {
 
     /// Back-propagates `grads[count]` through the first `count` layers; `grads[0]` is written only
     /// when `input_grad` is set.
+    ///
+    /// Without `input_grad`, nothing below the first layer with parameters needs a gradient: the
+    /// pass stops there, and that layer is not asked for its input gradient (for the tutorial's
+    /// first Dense, behind Flatten, that spares a [64, 128] x [128, 784] product per step).
     fn backward_layers(&mut self, count: usize, input_grad: bool) -> Result<()> {
-        for i in (0..count).rev() {
+        let stop = if input_grad {
+            0
+        } else {
+            match self.layers.iter_mut().take(count).position(|layer| layer.param_count() > 0) {
+                Some(first_trainable) => first_trainable,
+                None => return Ok(()),
+            }
+        };
+        for i in (stop..count).rev() {
             let (lower, upper) = self.grads.split_at_mut(i + 1);
-            let grad_input = if i > 0 || input_grad { Some(&mut lower[i]) } else { None };
+            let grad_input = if i > stop || input_grad { Some(&mut lower[i]) } else { None };
             let (input, output) = (self.activations[i].view(), self.activations[i + 1].view());
             self.layers[i].backward(input, output, upper[0].view(), grad_input)?;
         }

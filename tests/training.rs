@@ -5,7 +5,7 @@ mod common;
 
 use common::{adam, small_model, weights};
 use ferronet::data::{Batches, Features, Mnist, Targets, split_point};
-use ferronet::layers::{Dense, Flatten, ReLU, Sigmoid, Softmax};
+use ferronet::layers::{Dense, Sigmoid, Softmax};
 use ferronet::loss::{BinaryCrossEntropy, SoftmaxCrossEntropy};
 use ferronet::optim::{Adam, AdamConfig};
 use ferronet::{Error, FitConfig, Sequential, Tensor};
@@ -164,15 +164,7 @@ fn one_epoch_on_an_mnist_subset_reaches_90_percent() {
     let test = mnist.test_images.select(0..2_000).unwrap();
     let test_y = Targets::classes(&mnist.test_labels[..2_000], 10).unwrap();
 
-    let mut rng = StdRng::seed_from_u64(42);
-    let mut model = Sequential::<f32>::new()
-        .add(Flatten::new())
-        .add(Dense::new(784, 128, &mut rng).unwrap())
-        .add(ReLU::new())
-        .add(Dense::new(128, 64, &mut rng).unwrap())
-        .add(ReLU::new())
-        .add(Dense::new(64, 10, &mut rng).unwrap())
-        .add(Softmax::new());
+    let mut model = common::tutorial_model(42);
     let mut adam = Adam::new(AdamConfig::default()).unwrap();
     let config = FitConfig::default().with_batch_size(64).with_seed(42);
     model.fit(&train, &train_y, &SoftmaxCrossEntropy, &mut adam, &config).unwrap();

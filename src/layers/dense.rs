@@ -1,12 +1,12 @@
 //! [`Dense`]: the fully connected layer, `y = x W + b`.
 
-use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, ArrayD, ArrayViewD, Axis, Ix1};
 use rand::Rng;
 use rand_distr::{Distribution, Uniform};
 
 use super::{Layer, Mode, Param, resize, view1_mut, view2, view2_mut};
 use crate::error::{Error, Result};
+use crate::linalg::{GemmScratch, gemm};
 use crate::tensor::{Float, check_shape};
 
 /// A fully connected layer: `y = x W + b`.
@@ -41,6 +41,8 @@ pub struct Dense<F = f32> {
     /// `[in, out]` as built. The parameters' fields are public, so their shapes are checked
     /// against it before every use.
     shape: [usize; 2],
+    /// Packing memory for this layer's matrix products, sized by the first batch.
+    scratch: GemmScratch<F>,
 }
 
 impl<F: Float> Dense<F> {
@@ -84,6 +86,7 @@ impl<F: Float> Dense<F> {
             shape: [weight.nrows(), weight.ncols()],
             weight: Param::new("dense.weight", weight.into_dyn()),
             bias: Param::new("dense.bias", bias.into_dyn()),
+            scratch: GemmScratch::new(),
         })
     }
 
@@ -164,7 +167,7 @@ impl<F: Float> Layer<F> for Dense<F> {
         let mut y = view2_mut(output.view_mut(), "dense output")?;
         // Broadcast the bias into the output first, then accumulate x W on top (beta = 1).
         y.assign(&b);
-        general_mat_mul(F::one(), &x, &w, F::one(), &mut y);
+        gemm(F::one(), x, w, F::one(), y, &mut self.scratch);
         Ok(())
     }
 
@@ -188,8 +191,8 @@ impl<F: Float> Layer<F> for Dense<F> {
         let x = view2(input, "dense input")?;
         let g = view2(grad_output, "dense gradient")?;
 
-        let mut dw = view2_mut(self.weight.grad.view_mut(), &self.weight.name)?;
-        general_mat_mul(F::one(), &x.t(), &g, F::one(), &mut dw);
+        let dw = view2_mut(self.weight.grad.view_mut(), &self.weight.name)?;
+        gemm(F::one(), x.t(), g, F::one(), dw, &mut self.scratch);
         let mut db = view1_mut(self.bias.grad.view_mut(), &self.bias.name)?;
         for row in g.axis_iter(Axis(0)) {
             db += &row;
@@ -198,8 +201,8 @@ impl<F: Float> Layer<F> for Dense<F> {
         if let Some(grad_input) = grad_input {
             resize(grad_input, &[batch, self.inputs()]);
             let w = view2(self.weight.value.view(), &self.weight.name)?;
-            let mut dx = view2_mut(grad_input.view_mut(), "dense input gradient")?;
-            general_mat_mul(F::one(), &g, &w.t(), F::zero(), &mut dx);
+            let dx = view2_mut(grad_input.view_mut(), "dense input gradient")?;
+            gemm(F::one(), g, w.t(), F::zero(), dx, &mut self.scratch);
         }
         Ok(())
     }

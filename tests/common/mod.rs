@@ -4,11 +4,25 @@
 pub mod reference;
 
 use ferronet::Sequential;
-use ferronet::layers::{Dense, Layer, ReLU, Softmax};
+use ferronet::layers::{Dense, Flatten, Layer, ReLU, Softmax};
 use ferronet::optim::{Adam, AdamConfig};
 use ndarray::{ArrayD, IxDyn};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
+
+/// The Keras tutorial's network, 784-128-64-10 with ReLU and a final Softmax, its weights
+/// drawn from `seed`.
+pub fn tutorial_model(seed: u64) -> Sequential<f32> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    Sequential::new()
+        .add(Flatten::new())
+        .add(Dense::new(784, 128, &mut rng).unwrap())
+        .add(ReLU::new())
+        .add(Dense::new(128, 64, &mut rng).unwrap())
+        .add(ReLU::new())
+        .add(Dense::new(64, 10, &mut rng).unwrap())
+        .add(Softmax::new())
+}
 
 /// Asserts `|actual - expected| <= atol + rtol * |expected|` element-wise (numpy's `allclose`),
 /// reporting the first element that is too far, with its index and both values.

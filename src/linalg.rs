@@ -1,0 +1,685 @@
+//! Matrix multiplication that allocates nothing once its caller-owned scratch has grown:
+//! [`gemm`] and [`GemmScratch`].
+//!
+//! # The blocking scheme
+//! `c = alpha a b + beta c` is computed in the classic packed, register-blocked way. The
+//! depth `k` is cut into blocks of at most 256 (split evenly, so 784 becomes four blocks
+//! of 196), the columns of `b` into blocks of at most 2048, the rows of `a` into blocks of
+//! at most 96. For each depth block, the block of `b` is copied into the scratch as
+//! panels of `NR` columns (each depth step's `NR` values side by side), and each row block
+//! of `a` as panels of `MR` rows, padded with zeros to whole panels. Packing turns any
+//! strides (transposed views, steps, negative strides) into contiguous memory that the
+//! micro-kernel reads front to back. The micro-kernel then computes one `MR x NR` tile of
+//! `c` in registers over the whole depth block and adds it into `c`, touching only the
+//! rows and columns that exist. On x86_64 with AVX2 and FMA, `f32` uses a 6 x 16 kernel
+//! (twelve 8-lane accumulators, two loads of `b` and six broadcasts of `a` per depth step)
+//! that prefetches its tile of `c` before the depth loop, and packs lines that run along
+//! the depth (a row-major `a`, a transposed `b`) by 8 x 8 transposes in registers instead
+//! of one element at a time; everything else (`f64`, other processors) uses a portable
+//! 4 x 8 kernel in plain Rust.
+//!
+//! # Determinism
+//! Every element of `c` is a sum over the depth in increasing order, one running sum per
+//! depth block, folded into `c` block by block. The order depends only on `k`, never on
+//! the tile an element falls in, the other dimensions, the strides or the run, so the same
+//! inputs give the same bits every time on the same processor. (The AVX2 kernel fuses each
+//! multiply-add and the portable one does not, so the two paths may differ in the last bit.)
+
+use std::fmt;
+
+use ndarray::{ArrayView2, ArrayViewMut2};
+
+use crate::tensor::Float;
+
+/// The largest depth block: one `b` panel (`KC x 16` f32, 16 KiB) stays in the L1 cache.
+const KC: usize = 256;
+/// The largest row block of `a` packed at once (a multiple of every kernel's row count).
+const MC: usize = 96;
+/// The largest column block of `b` packed at once (a multiple of every kernel's column count).
+const NC: usize = 2048;
+
+/// Where the packed blocks start: a cache line, so each depth step of a 16-wide `f32` panel
+/// is exactly one line.
+const ALIGN: usize = 64;
+
+/// Reusable packing memory for [`gemm`].
+///
+/// It grows on first use to fit the largest product it has served, and is never reallocated
+/// afterwards for products that are no larger in any dimension. Keep one per place that multiplies
+/// (a [`Dense`](crate::layers::Dense) layer keeps its own). Its contents are meaningless
+/// between calls, so a clone starts empty.
+#[derive(Default)]
+pub struct GemmScratch<F> {
+    buf: Vec<F>,
+}
+
+impl<F: Float> GemmScratch<F> {
+    /// An empty scratch; the first [`gemm`] sizes it.
+    pub fn new() -> Self {
+        GemmScratch { buf: Vec::new() }
+    }
+
+    /// The number of elements it holds.
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Whether it has not grown yet.
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    /// Two disjoint slices of `a_len` and `b_len` elements, each starting on an [`ALIGN`]
+    /// boundary when the allocator allows it, growing the buffer only if it is too small.
+    fn split(&mut self, a_len: usize, b_len: usize) -> (&mut [F], &mut [F]) {
+        let pad = ALIGN / size_of::<F>();
+        let b_start = a_len.next_multiple_of(pad);
+        let need = pad + b_start + b_len;
+        if self.buf.len() < need {
+            self.buf.resize(need, F::zero());
+        }
+        // An alignment the allocator did not give costs speed, never correctness.
+        let offset = self.buf.as_ptr().align_offset(ALIGN).min(pad);
+        let (a, b) = self.buf[offset..].split_at_mut(b_start);
+        (&mut a[..a_len], &mut b[..b_len])
+    }
+}
+
+impl<F> Clone for GemmScratch<F> {
+    /// An empty scratch: the contents are scratch, and the clone grows on its first use.
+    fn clone(&self) -> Self {
+        GemmScratch { buf: Vec::new() }
+    }
+}
+
+impl<F> fmt::Debug for GemmScratch<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GemmScratch").field("len", &self.buf.len()).finish()
+    }
+}
+
+/// `c = alpha * a b + beta * c`, packing through `scratch` instead of allocating.
+///
+/// Any strides are accepted, including transposed views (`x.t()`), stepped slices and
+/// negative strides. When `beta` is zero, `c` is not read, so whatever it holds (even NaN) is
+/// ignored. When the depth is zero or `alpha` is zero, `c` becomes `beta * c` (zero when `beta`
+/// is zero) and `a` and `b` are not read. See the [module docs](self) for the blocking scheme
+/// and the summation order.
+///
+/// # Panics
+/// When the shapes do not fit: `a` is `[m, k]`, `b` must be `[k, n]` and `c` `[m, n]`.
+///
+/// # Example
+/// ```
+/// use ferronet::linalg::{GemmScratch, gemm};
+/// use ndarray::{Array2, array};
+///
+/// let a = array![[1.0f32, 2.0], [3.0, 4.0]];
+/// let b = array![[5.0f32, 6.0], [7.0, 8.0]];
+/// let mut c = Array2::from_elem((2, 2), f32::NAN);
+/// let mut scratch = GemmScratch::new();
+/// gemm(1.0, a.view(), b.t(), 0.0, c.view_mut(), &mut scratch);
+/// assert_eq!(c, array![[17.0, 23.0], [39.0, 53.0]]);
+/// ```
+pub fn gemm<F: Float>(
+    alpha: F,
+    a: ArrayView2<F>,
+    b: ArrayView2<F>,
+    beta: F,
+    mut c: ArrayViewMut2<F>,
+    scratch: &mut GemmScratch<F>,
+) {
+    let (m, k) = a.dim();
+    let n = b.ncols();
+    assert!(
+        b.nrows() == k && c.dim() == (m, n),
+        "gemm: cannot multiply {:?} by {:?} into {:?}",
+        a.shape(),
+        b.shape(),
+        c.shape()
+    );
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 || alpha == F::zero() {
+        if beta == F::zero() {
+            c.fill(F::zero());
+        } else if beta != F::one() {
+            c.map_inplace(|x| *x = beta * *x);
+        }
+        return;
+    }
+    let (a, b, c) = (MatRef::of(&a), MatRef::of(&b), MatMut::of(&mut c));
+
+    #[cfg(target_arch = "x86_64")]
+    if std::any::TypeId::of::<F>() == std::any::TypeId::of::<f32>()
+        && is_x86_feature_detected!("avx2")
+        && is_x86_feature_detected!("fma")
+    {
+        // SAFETY: F is f32 (same TypeId), so every cast below only renames the type. The
+        // matrices come from views of the stated shapes, and `c` is borrowed mutably, so it
+        // overlaps neither `a` nor `b`. The processor has AVX2 and FMA, checked just above.
+        unsafe {
+            let scratch = &mut *(scratch as *mut GemmScratch<F>).cast::<GemmScratch<f32>>();
+            let (alpha, beta) = (alpha.to_f64() as f32, beta.to_f64() as f32);
+            run::<f32, avx2::Avx2Fma>(alpha, a.cast(), b.cast(), beta, c.cast(), [m, k, n], scratch);
+        }
+        return;
+    }
+    // SAFETY: as above; the portable kernel needs no processor feature.
+    unsafe { run::<F, Portable>(alpha, a, b, beta, c, [m, k, n], scratch) };
+}
+
+/// A read-only matrix as its first element and strides, in elements.
+#[derive(Clone, Copy)]
+struct MatRef<F> {
+    ptr: *const F,
+    rs: isize,
+    cs: isize,
+}
+
+impl<F> MatRef<F> {
+    fn of(view: &ArrayView2<F>) -> Self {
+        MatRef { ptr: view.as_ptr(), rs: view.strides()[0], cs: view.strides()[1] }
+    }
+
+    /// The address of element `(i, j)`. Computing it is safe; reading it needs `(i, j)` in bounds.
+    fn at(self, i: usize, j: usize) -> *const F {
+        self.ptr.wrapping_offset(i as isize * self.rs + j as isize * self.cs)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    fn cast<G>(self) -> MatRef<G> {
+        MatRef { ptr: self.ptr.cast(), rs: self.rs, cs: self.cs }
+    }
+}
+
+/// A writable matrix as its first element and strides, in elements.
+#[derive(Clone, Copy)]
+struct MatMut<F> {
+    ptr: *mut F,
+    rs: isize,
+    cs: isize,
+}
+
+impl<F> MatMut<F> {
+    fn of(view: &mut ArrayViewMut2<F>) -> Self {
+        let (rs, cs) = (view.strides()[0], view.strides()[1]);
+        MatMut { ptr: view.as_mut_ptr(), rs, cs }
+    }
+
+    /// The tile of `rows x cols` elements starting at `(i, j)`.
+    fn tile(self, i: usize, j: usize, rows: usize, cols: usize) -> Tile<F> {
+        let ptr = self.ptr.wrapping_offset(i as isize * self.rs + j as isize * self.cs);
+        Tile { ptr, rs: self.rs, cs: self.cs, rows, cols }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    fn cast<G>(self) -> MatMut<G> {
+        MatMut { ptr: self.ptr.cast(), rs: self.rs, cs: self.cs }
+    }
+}
+
+/// The part of `c` one micro-kernel call writes: `rows <= MR` by `cols <= NR` elements.
+struct Tile<F> {
+    ptr: *mut F,
+    rs: isize,
+    cs: isize,
+    rows: usize,
+    cols: usize,
+}
+
+impl<F> Tile<F> {
+    fn at(&self, i: usize, j: usize) -> *mut F {
+        self.ptr.wrapping_offset(i as isize * self.rs + j as isize * self.cs)
+    }
+}
+
+/// A register-blocked micro-kernel: one `MR x NR` tile of `c` from a packed panel of `a`
+/// (`MR` values per depth step) and one of `b` (`NR` values per depth step).
+trait Kernel<F: Float> {
+    /// Rows of a tile.
+    const MR: usize;
+    /// Columns of a tile.
+    const NR: usize;
+
+    /// Packs `block` into `dst` as panels of `width` (`MR` or `NR`) lines; see [`Block`].
+    ///
+    /// # Safety
+    /// As [`pack`], and the processor supports the kernel's instructions.
+    unsafe fn pack(block: Block<F>, width: usize, dst: &mut [F]) {
+        // SAFETY: forwarded.
+        unsafe { pack(block, width, dst) }
+    }
+
+    /// `c[i][j] = alpha * sum_p a[p][i] b[p][j] + beta * c[i][j]` over the tile's rows and
+    /// columns, summing `p` in increasing order; `beta == 0` does not read `c`.
+    ///
+    /// # Safety
+    /// The processor supports the kernel's instructions, and every element of `c`'s tile is
+    /// valid for reads and writes and overlaps neither panel.
+    unsafe fn tile(a: &[F], b: &[F], alpha: F, beta: F, c: Tile<F>);
+}
+
+/// A `lines x depth` block of a matrix to pack: element `(l, p)` is at
+/// `src + l * line_stride + p * depth_stride`. For `a` the lines are rows, for `b` columns.
+#[derive(Clone, Copy)]
+struct Block<F> {
+    src: *const F,
+    line_stride: isize,
+    depth_stride: isize,
+    lines: usize,
+    depth: usize,
+}
+
+impl<F: Float> Block<F> {
+    /// Rows `i .. i + lines` and columns `p .. p + depth` of `a`.
+    fn rows_of(a: MatRef<F>, [i, p]: [usize; 2], [lines, depth]: [usize; 2]) -> Self {
+        Block { src: a.at(i, p), line_stride: a.rs, depth_stride: a.cs, lines, depth }
+    }
+
+    /// Rows `p .. p + depth` and columns `j .. j + lines` of `b`.
+    fn columns_of(b: MatRef<F>, [p, j]: [usize; 2], [depth, lines]: [usize; 2]) -> Self {
+        Block { src: b.at(p, j), line_stride: b.cs, depth_stride: b.rs, lines, depth }
+    }
+
+    /// The panels of `width` lines: the number of lines in each, and its first element.
+    fn panels(self, width: usize) -> impl Iterator<Item = (usize, *const F)> {
+        (0..self.lines).step_by(width).map(move |first| {
+            (width.min(self.lines - first), self.src.wrapping_offset(first as isize * self.line_stride))
+        })
+    }
+}
+
+/// Copies `block` into `dst` as panels of `width` lines.
+///
+/// Panel `q` holds, for each depth step `p` in turn, the `width` elements of lines
+/// `q * width ..`, with zeros past the last line, so the micro-kernel always reads whole
+/// panels. `dst` must hold at least `lines.div_ceil(width) * width * depth` elements.
+///
+/// # Safety
+/// Every element of the block is readable.
+#[inline]
+unsafe fn pack<F: Float>(block: Block<F>, width: usize, dst: &mut [F]) {
+    // SAFETY: forwarded.
+    unsafe {
+        match width {
+            4 => pack_width::<F, 4>(block, dst),
+            6 => pack_width::<F, 6>(block, dst),
+            8 => pack_width::<F, 8>(block, dst),
+            16 => pack_width::<F, 16>(block, dst),
+            _ => unreachable!("no kernel is {width} wide"),
+        }
+    }
+}
+
+/// [`pack`] for a width known at compile time, so that each step's copy compiles to a few
+/// vector moves.
+///
+/// # Safety
+/// As [`pack`].
+#[inline(always)]
+unsafe fn pack_width<F: Float, const W: usize>(block: Block<F>, dst: &mut [F]) {
+    if block.line_stride == 1 {
+        // SAFETY: forwarded.
+        unsafe { pack_adjacent::<F, W>(block, dst) };
+        return;
+    }
+    let panels = dst.chunks_exact_mut(W * block.depth).zip(block.panels(W));
+    for (panel, (count, base)) in panels {
+        // SAFETY: the panel's lines are in the block.
+        unsafe { gather_panel::<F, W>(base, block, count, panel) };
+    }
+}
+
+/// [`pack_width`] for a block whose lines are adjacent in memory (`line_stride == 1`: a
+/// transposed `a`, a row-major `b`): each depth step is read front to back once and dealt
+/// out to the panels, `W` elements to each.
+///
+/// # Safety
+/// As [`pack`], with `block.line_stride == 1`.
+#[inline(always)]
+unsafe fn pack_adjacent<F: Float, const W: usize>(block: Block<F>, dst: &mut [F]) {
+    let Block { src, depth_stride, lines, depth, .. } = block;
+    let (whole, rest) = (lines / W, lines % W);
+    for p in 0..depth {
+        let step = src.wrapping_offset(p as isize * depth_stride);
+        for q in 0..whole {
+            // SAFETY: elements (q W .. q W + W, p) are in the block, one after another.
+            let from = unsafe { &*step.add(q * W).cast::<[F; W]>() };
+            dst[(q * depth + p) * W..][..W].copy_from_slice(from);
+        }
+        if rest > 0 {
+            let to = &mut dst[(whole * depth + p) * W..][..W];
+            for (l, slot) in to.iter_mut().enumerate() {
+                // SAFETY: element (whole W + l, p) is in the block when l < rest.
+                *slot = if l < rest { unsafe { *step.add(whole * W + l) } } else { F::zero() };
+            }
+        }
+    }
+}
+
+/// Packs the `count <= W` lines starting at `base` (strides from `block`) into `panel`,
+/// `W * block.depth` elements, one element at a time.
+///
+/// # Safety
+/// Every element `(l, p)` for `l < count`, `p < block.depth` is readable from `base`.
+#[inline(always)]
+unsafe fn gather_panel<F: Float, const W: usize>(
+    base: *const F,
+    block: Block<F>,
+    count: usize,
+    panel: &mut [F],
+) {
+    let Block { line_stride, depth_stride, .. } = block;
+    for l in 0..count {
+        let line = base.wrapping_offset(l as isize * line_stride);
+        for (p, slot) in panel[l..].iter_mut().step_by(W).enumerate() {
+            // SAFETY: element (l, p) is in the block.
+            *slot = unsafe { *line.wrapping_offset(p as isize * depth_stride) };
+        }
+    }
+    if count < W {
+        for step in panel.chunks_exact_mut(W) {
+            step[count..].fill(F::zero());
+        }
+    }
+}
+
+/// The blocked product with kernel `K`.
+///
+/// # Safety
+/// `a`, `b` and `c` describe valid `m x k`, `k x n` and `m x n` matrices with `m, k, n > 0`,
+/// `c` overlaps neither `a` nor `b`, and the processor supports `K`'s instructions.
+unsafe fn run<F: Float, K: Kernel<F>>(
+    alpha: F,
+    a: MatRef<F>,
+    b: MatRef<F>,
+    beta: F,
+    c: MatMut<F>,
+    [m, k, n]: [usize; 3],
+    scratch: &mut GemmScratch<F>,
+) {
+    let kc_max = k.div_ceil(k.div_ceil(KC));
+    let mc_max = MC.min(m.next_multiple_of(K::MR));
+    let nc_max = NC.min(n.next_multiple_of(K::NR));
+    let (packed_a, packed_b) = scratch.split(mc_max * kc_max, nc_max * kc_max);
+    for jc in (0..n).step_by(nc_max) {
+        let nc = nc_max.min(n - jc);
+        for pc in (0..k).step_by(kc_max) {
+            let kc = kc_max.min(k - pc);
+            // The first depth block scales the old `c`; the later ones add to it.
+            let beta = if pc == 0 { beta } else { F::one() };
+            // SAFETY: rows pc .. pc + kc, columns jc .. jc + nc are inside `b`.
+            unsafe { K::pack(Block::columns_of(b, [pc, jc], [kc, nc]), K::NR, packed_b) };
+            for ic in (0..m).step_by(mc_max) {
+                let mc = mc_max.min(m - ic);
+                // SAFETY: rows ic .. ic + mc, columns pc .. pc + kc are inside `a`.
+                unsafe { K::pack(Block::rows_of(a, [ic, pc], [mc, kc]), K::MR, packed_a) };
+                let b_panels = packed_b.chunks_exact(K::NR * kc);
+                for (jr, b_panel) in (0..nc).step_by(K::NR).zip(b_panels) {
+                    let a_panels = packed_a.chunks_exact(K::MR * kc);
+                    for (ir, a_panel) in (0..mc).step_by(K::MR).zip(a_panels) {
+                        let tile = c.tile(ic + ir, jc + jr, K::MR.min(mc - ir), K::NR.min(nc - jr));
+                        // SAFETY: the tile lies inside `c`; the caller vouches for the processor.
+                        unsafe { K::tile(a_panel, b_panel, alpha, beta, tile) };
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The portable 4 x 8 kernel in plain Rust, for `f64` and for processors without AVX2/FMA.
+struct Portable;
+
+impl<F: Float> Kernel<F> for Portable {
+    const MR: usize = 4;
+    const NR: usize = 8;
+
+    unsafe fn tile(a: &[F], b: &[F], alpha: F, beta: F, c: Tile<F>) {
+        let mut acc = [[F::zero(); 8]; 4];
+        for (a, b) in a.chunks_exact(4).zip(b.chunks_exact(8)) {
+            for (row, &x) in acc.iter_mut().zip(a) {
+                for (sum, &y) in row.iter_mut().zip(b) {
+                    *sum += x * y;
+                }
+            }
+        }
+        for (i, row) in acc.iter().enumerate().take(c.rows) {
+            for (j, &sum) in row.iter().enumerate().take(c.cols) {
+                let out = c.at(i, j);
+                // SAFETY: (i, j) is inside the tile, which the caller vouches for.
+                unsafe { *out = if beta == F::zero() { alpha * sum } else { alpha * sum + beta * *out } };
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    //! The 6 x 16 `f32` kernel for AVX2 and FMA.
+
+    use std::arch::x86_64::*;
+
+    use super::{Block, Kernel, Tile, gather_panel, pack_adjacent};
+
+    /// Six rows by two 8-lane vectors: twelve accumulators, two for `b` and one broadcast
+    /// of `a` fill fifteen of the sixteen vector registers.
+    pub(super) struct Avx2Fma;
+
+    impl Kernel<f32> for Avx2Fma {
+        const MR: usize = 6;
+        const NR: usize = 16;
+
+        unsafe fn pack(block: Block<f32>, width: usize, dst: &mut [f32]) {
+            // SAFETY: forwarded from the caller: AVX2 is present and the block is readable.
+            unsafe {
+                match width {
+                    6 => pack_avx2::<6>(block, dst),
+                    _ => pack_avx2::<16>(block, dst),
+                }
+            }
+        }
+
+        unsafe fn tile(a: &[f32], b: &[f32], alpha: f32, beta: f32, c: Tile<f32>) {
+            // SAFETY: forwarded from the caller: AVX2 and FMA are present and the tile is valid.
+            unsafe {
+                match c.rows {
+                    6 => rows::<6>(a, b, alpha, beta, c),
+                    5 => rows::<5>(a, b, alpha, beta, c),
+                    4 => rows::<4>(a, b, alpha, beta, c),
+                    3 => rows::<3>(a, b, alpha, beta, c),
+                    2 => rows::<2>(a, b, alpha, beta, c),
+                    _ => rows::<1>(a, b, alpha, beta, c),
+                }
+            }
+        }
+    }
+
+    /// [`super::pack`] compiled for AVX2, with lines that run along the depth (a row-major
+    /// `a`, a transposed `b`) transposed eight by eight in registers rather than gathered one
+    /// element at a time.
+    ///
+    /// # Safety
+    /// As [`super::pack`], and the processor supports AVX2.
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn pack_avx2<const W: usize>(block: Block<f32>, dst: &mut [f32]) {
+        if block.line_stride == 1 {
+            // SAFETY: forwarded.
+            unsafe { pack_adjacent::<f32, W>(block, dst) };
+            return;
+        }
+        let panels = dst.chunks_exact_mut(W * block.depth).zip(block.panels(W));
+        for (panel, (count, base)) in panels {
+            if block.depth_stride == 1 && count == W {
+                // SAFETY: the panel's lines are in the block, and run along the depth.
+                unsafe { transpose_panel::<W>(base, block, panel) };
+            } else {
+                // SAFETY: the panel's lines are in the block.
+                unsafe { gather_panel::<f32, W>(base, block, count, panel) };
+            }
+        }
+    }
+
+    /// Packs a full panel of `W` lines (6 or 16) whose elements are adjacent along the depth:
+    /// eight depth steps of up to eight lines are loaded as eight vectors and transposed, so
+    /// each vector holds one depth step's lines.
+    ///
+    /// # Safety
+    /// Every element `(l, p)` for `l < W`, `p < block.depth` is at `base + l * line_stride + p`.
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn transpose_panel<const W: usize>(base: *const f32, block: Block<f32>, panel: &mut [f32]) {
+        let depth = block.depth;
+        let whole = depth - depth % 8;
+        for p0 in (0..whole).step_by(8) {
+            for g in (0..W).step_by(8) {
+                let lines = 8.min(W - g);
+                let mut rows = [_mm256_setzero_ps(); 8];
+                for (l, row) in rows.iter_mut().enumerate().take(lines) {
+                    let at = (g + l) as isize * block.line_stride + p0 as isize;
+                    // SAFETY: elements (g + l, p0 .. p0 + 8) are in the block, adjacent.
+                    *row = unsafe { _mm256_loadu_ps(base.wrapping_offset(at)) };
+                }
+                for (p, step) in transpose8(rows).into_iter().enumerate() {
+                    let at = (p0 + p) * W + g;
+                    // Eight lanes are stored even for a group of six lines: the two extra
+                    // lanes land on the next step's first two, written after this one. Only
+                    // past the panel's end do the extra lanes have to be left out.
+                    if at + 8 <= panel.len() {
+                        // SAFETY: `panel[at .. at + 8]` exists.
+                        unsafe { _mm256_storeu_ps(panel.as_mut_ptr().add(at), step) };
+                    } else {
+                        let mut lanes = [0.0; 8];
+                        // SAFETY: `lanes` holds eight values.
+                        unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), step) };
+                        panel[at..at + lines].copy_from_slice(&lanes[..lines]);
+                    }
+                }
+            }
+        }
+        for p in whole..depth {
+            for l in 0..W {
+                // SAFETY: element (l, p) is in the block.
+                panel[p * W + l] =
+                    unsafe { *base.wrapping_offset(l as isize * block.line_stride + p as isize) };
+            }
+        }
+    }
+
+    /// Transposes an 8 x 8 block held as eight row vectors into eight column vectors.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
+        // Interleave pairs of rows, then pairs of pairs, then swap 128-bit halves.
+        let t = [
+            _mm256_unpacklo_ps(r[0], r[1]),
+            _mm256_unpackhi_ps(r[0], r[1]),
+            _mm256_unpacklo_ps(r[2], r[3]),
+            _mm256_unpackhi_ps(r[2], r[3]),
+            _mm256_unpacklo_ps(r[4], r[5]),
+            _mm256_unpackhi_ps(r[4], r[5]),
+            _mm256_unpacklo_ps(r[6], r[7]),
+            _mm256_unpackhi_ps(r[6], r[7]),
+        ];
+        let s = [
+            _mm256_shuffle_ps::<0x44>(t[0], t[2]),
+            _mm256_shuffle_ps::<0xEE>(t[0], t[2]),
+            _mm256_shuffle_ps::<0x44>(t[1], t[3]),
+            _mm256_shuffle_ps::<0xEE>(t[1], t[3]),
+            _mm256_shuffle_ps::<0x44>(t[4], t[6]),
+            _mm256_shuffle_ps::<0xEE>(t[4], t[6]),
+            _mm256_shuffle_ps::<0x44>(t[5], t[7]),
+            _mm256_shuffle_ps::<0xEE>(t[5], t[7]),
+        ];
+        [
+            _mm256_permute2f128_ps::<0x20>(s[0], s[4]),
+            _mm256_permute2f128_ps::<0x20>(s[1], s[5]),
+            _mm256_permute2f128_ps::<0x20>(s[2], s[6]),
+            _mm256_permute2f128_ps::<0x20>(s[3], s[7]),
+            _mm256_permute2f128_ps::<0x31>(s[0], s[4]),
+            _mm256_permute2f128_ps::<0x31>(s[1], s[5]),
+            _mm256_permute2f128_ps::<0x31>(s[2], s[6]),
+            _mm256_permute2f128_ps::<0x31>(s[3], s[7]),
+        ]
+    }
+
+    /// The kernel for a tile of `R <= 6` rows (`c.rows == R`), so that a partial tile at the
+    /// bottom of `c` does no wasted work in its rows.
+    ///
+    /// # Safety
+    /// As [`Kernel::tile`], with `c.rows == R`.
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn rows<const R: usize>(a: &[f32], b: &[f32], alpha: f32, beta: f32, c: Tile<f32>) {
+        debug_assert!(c.rows == R && c.cols <= 16 && a.len() / 6 == b.len() / 16);
+        if beta != 0.0 {
+            // Ask for the tile of c now, so that it has arrived by the time it is added to.
+            for i in 0..R {
+                _mm_prefetch::<_MM_HINT_T0>(c.at(i, 0).cast::<i8>());
+                _mm_prefetch::<_MM_HINT_T0>(c.at(i, c.cols - 1).cast::<i8>());
+            }
+        }
+        let mut acc = [[_mm256_setzero_ps(); 2]; R];
+        for (a, b) in a.chunks_exact(6).zip(b.chunks_exact(16)) {
+            // SAFETY: `b` holds 16 values: lanes 0..8 and 8..16.
+            let (b0, b1) = unsafe { (_mm256_loadu_ps(b.as_ptr()), _mm256_loadu_ps(b.as_ptr().add(8))) };
+            for (sum, &x) in acc.iter_mut().zip(a) {
+                let x = _mm256_set1_ps(x);
+                sum[0] = _mm256_fmadd_ps(x, b0, sum[0]);
+                sum[1] = _mm256_fmadd_ps(x, b1, sum[1]);
+            }
+        }
+
+        // c = alpha * sum + beta * c with the multiply-add fused, in the vector paths as in the
+        // scalar one; beta == 0 never loads c.
+        let (alpha_v, beta_v) = (_mm256_set1_ps(alpha), _mm256_set1_ps(beta));
+        let read = beta != 0.0;
+        if c.cs == 1 {
+            let halves = if c.cols > 8 { 2 } else { 1 };
+            let lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+            for (i, sum) in acc.iter().enumerate() {
+                for (h, &sum) in sum.iter().enumerate().take(halves) {
+                    let out = c.at(i, 8 * h);
+                    if c.cols >= 8 * h + 8 {
+                        // SAFETY: columns 8h .. 8h + 8 of row i are in the tile, adjacent.
+                        unsafe {
+                            let new = if read {
+                                _mm256_fmadd_ps(alpha_v, sum, _mm256_mul_ps(beta_v, _mm256_loadu_ps(out)))
+                            } else {
+                                _mm256_mul_ps(alpha_v, sum)
+                            };
+                            _mm256_storeu_ps(out, new);
+                        }
+                    } else {
+                        let mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((c.cols - 8 * h) as i32), lane);
+                        // SAFETY: the mask selects only the tile's columns 8h .. cols of row i;
+                        // masked-off lanes are neither read nor written.
+                        unsafe {
+                            let new = if read {
+                                let old = _mm256_maskload_ps(out, mask);
+                                _mm256_fmadd_ps(alpha_v, sum, _mm256_mul_ps(beta_v, old))
+                            } else {
+                                _mm256_mul_ps(alpha_v, sum)
+                            };
+                            _mm256_maskstore_ps(out, mask, new);
+                        }
+                    }
+                }
+            }
+        } else {
+            for (i, sum) in acc.iter().enumerate() {
+                let mut lanes = [0.0f32; 16];
+                // SAFETY: `lanes` holds 16 values.
+                unsafe {
+                    _mm256_storeu_ps(lanes.as_mut_ptr(), sum[0]);
+                    _mm256_storeu_ps(lanes.as_mut_ptr().add(8), sum[1]);
+                }
+                for (j, &sum) in lanes.iter().enumerate().take(c.cols) {
+                    let out = c.at(i, j);
+                    // SAFETY: (i, j) is inside the tile.
+                    unsafe { *out = if read { alpha.mul_add(sum, beta * *out) } else { alpha * sum } };
+                }
+            }
+        }
+    }
+}
