@@ -134,13 +134,15 @@ fn gemm_only(c: &mut Criterion) {
                         0.0,
                         outputs[l].view_mut(),
                         &mut scratch[l],
-                    );
+                    )
+                    .unwrap();
                 }
                 for l in (0..3).rev() {
-                    gemm(1.0, inputs[l].t(), outputs[l].view(), 1.0, grads[l].view_mut(), &mut scratch[l]);
+                    gemm(1.0, inputs[l].t(), outputs[l].view(), 1.0, grads[l].view_mut(), &mut scratch[l])
+                        .unwrap();
                     if l > 0 {
                         let (g, w) = (outputs[l].view(), weights[l].t());
-                        gemm(1.0, g, w, 0.0, input_grads[l].view_mut(), &mut scratch[l]);
+                        gemm(1.0, g, w, 0.0, input_grads[l].view_mut(), &mut scratch[l]).unwrap();
                     }
                 }
                 black_box(&grads);

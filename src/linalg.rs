@@ -29,6 +29,7 @@ use std::fmt;
 
 use ndarray::{ArrayView2, ArrayViewMut2};
 
+use crate::error::{Error, Result};
 use crate::tensor::Float;
 
 /// The largest depth block: one `b` panel (`KC x 16` f32, 16 KiB) stays in the L1 cache.
@@ -106,8 +107,9 @@ impl<F> fmt::Debug for GemmScratch<F> {
 /// is zero) and `a` and `b` are not read. See the [module docs](self) for the blocking scheme
 /// and the summation order.
 ///
-/// # Panics
-/// When the shapes do not fit: `a` is `[m, k]`, `b` must be `[k, n]` and `c` `[m, n]`.
+/// # Errors
+/// [`Error::Shape`] when the shapes do not fit: `a` is `[m, k]`, `b` must be `[k, n]` and `c`
+/// `[m, n]`; `c` is then untouched.
 ///
 /// # Example
 /// ```
@@ -118,8 +120,9 @@ impl<F> fmt::Debug for GemmScratch<F> {
 /// let b = array![[5.0f32, 6.0], [7.0, 8.0]];
 /// let mut c = Array2::from_elem((2, 2), f32::NAN);
 /// let mut scratch = GemmScratch::new();
-/// gemm(1.0, a.view(), b.t(), 0.0, c.view_mut(), &mut scratch);
+/// gemm(1.0, a.view(), b.t(), 0.0, c.view_mut(), &mut scratch)?;
 /// assert_eq!(c, array![[17.0, 23.0], [39.0, 53.0]]);
+/// # Ok::<(), ferronet::Error>(())
 /// ```
 pub fn gemm<F: Float>(
     alpha: F,
@@ -128,18 +131,25 @@ pub fn gemm<F: Float>(
     beta: F,
     mut c: ArrayViewMut2<F>,
     scratch: &mut GemmScratch<F>,
-) {
+) -> Result<()> {
     let (m, k) = a.dim();
     let n = b.ncols();
-    assert!(
-        b.nrows() == k && c.dim() == (m, n),
-        "gemm: cannot multiply {:?} by {:?} into {:?}",
-        a.shape(),
-        b.shape(),
-        c.shape()
-    );
+    if b.nrows() != k {
+        return Err(Error::shape(
+            format!("gemm: the right factor of a {:?} matrix", a.shape()),
+            &[k, n],
+            b.shape(),
+        ));
+    }
+    if c.dim() != (m, n) {
+        return Err(Error::shape(
+            format!("gemm: the product of {:?} by {:?}", a.shape(), b.shape()),
+            &[m, n],
+            c.shape(),
+        ));
+    }
     if m == 0 || n == 0 {
-        return;
+        return Ok(());
     }
     if k == 0 || alpha == F::zero() {
         if beta == F::zero() {
@@ -147,7 +157,7 @@ pub fn gemm<F: Float>(
         } else if beta != F::one() {
             c.map_inplace(|x| *x = beta * *x);
         }
-        return;
+        return Ok(());
     }
     let (a, b, c) = (MatRef::of(&a), MatRef::of(&b), MatMut::of(&mut c));
 
@@ -164,10 +174,11 @@ pub fn gemm<F: Float>(
             let (alpha, beta) = (alpha.to_f64() as f32, beta.to_f64() as f32);
             run::<f32, avx2::Avx2Fma>(alpha, a.cast(), b.cast(), beta, c.cast(), [m, k, n], scratch);
         }
-        return;
+        return Ok(());
     }
     // SAFETY: as above; the portable kernel needs no processor feature.
     unsafe { run::<F, Portable>(alpha, a, b, beta, c, [m, k, n], scratch) };
+    Ok(())
 }
 
 /// A read-only matrix as its first element and strides, in elements.

@@ -167,7 +167,7 @@ impl<F: Float> Layer<F> for Dense<F> {
         let mut y = view2_mut(output.view_mut(), "dense output")?;
         // Broadcast the bias into the output first, then accumulate x W on top (beta = 1).
         y.assign(&b);
-        gemm(F::one(), x, w, F::one(), y, &mut self.scratch);
+        gemm(F::one(), x, w, F::one(), y, &mut self.scratch)?;
         Ok(())
     }
 
@@ -192,7 +192,7 @@ impl<F: Float> Layer<F> for Dense<F> {
         let g = view2(grad_output, "dense gradient")?;
 
         let dw = view2_mut(self.weight.grad.view_mut(), &self.weight.name)?;
-        gemm(F::one(), x.t(), g, F::one(), dw, &mut self.scratch);
+        gemm(F::one(), x.t(), g, F::one(), dw, &mut self.scratch)?;
         let mut db = view1_mut(self.bias.grad.view_mut(), &self.bias.name)?;
         for row in g.axis_iter(Axis(0)) {
             db += &row;
@@ -202,7 +202,7 @@ impl<F: Float> Layer<F> for Dense<F> {
             resize(grad_input, &[batch, self.inputs()]);
             let w = view2(self.weight.value.view(), &self.weight.name)?;
             let dx = view2_mut(grad_input.view_mut(), "dense input gradient")?;
-            gemm(F::one(), g, w.t(), F::zero(), dx, &mut self.scratch);
+            gemm(F::one(), g, w.t(), F::zero(), dx, &mut self.scratch)?;
         }
         Ok(())
     }
