@@ -18,6 +18,7 @@ use ferronet::layers::Layer;
 use ferronet::linalg::{GemmScratch, gemm};
 use ferronet::loss::{SoftmaxCrossEntropy, TargetBatch};
 use ferronet::optim::{Adam, AdamConfig, Optimizer};
+use ferronet::parallel::set_threads;
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayD, IxDyn};
 use rand::rngs::StdRng;
@@ -33,7 +34,14 @@ fn random_batch(batch: usize, rng: &mut StdRng) -> (ArrayD<f32>, Vec<usize>) {
 
 /// One training step: forward, fused loss, backward, Adam.
 fn train_step(c: &mut Criterion) {
-    let mut group = c.benchmark_group("train_step");
+    train_step_on(c, "train_step", 0);
+    train_step_on(c, "train_step_1_thread", 1);
+}
+
+/// The training step on `threads` threads (0: every core), as group `name`.
+fn train_step_on(c: &mut Criterion, name: &str, threads: usize) {
+    set_threads(threads);
+    let mut group = c.benchmark_group(name);
     for batch in BATCHES {
         let mut rng = StdRng::seed_from_u64(1);
         let (x, y) = random_batch(batch, &mut rng);
@@ -49,6 +57,7 @@ fn train_step(c: &mut Criterion) {
         });
     }
     group.finish();
+    set_threads(0);
 }
 
 /// One Adam update of the tutorial network's 109,386 parameters.
@@ -118,7 +127,14 @@ fn matmul_only(c: &mut Criterion) {
 /// The same products as `matmul_only` through ferronet's own `linalg::gemm`, one scratch per
 /// layer as the Dense layers keep.
 fn gemm_only(c: &mut Criterion) {
-    let mut group = c.benchmark_group("gemm_only");
+    gemm_only_on(c, "gemm_only", 0);
+    gemm_only_on(c, "gemm_only_1_thread", 1);
+}
+
+/// [`gemm_only`] on `threads` threads (0: every core), as group `name`.
+fn gemm_only_on(c: &mut Criterion, name: &str, threads: usize) {
+    set_threads(threads);
+    let mut group = c.benchmark_group(name);
     for batch in BATCHES {
         let StepBuffers { weights, mut grads, inputs, mut outputs, mut input_grads } =
             StepBuffers::new(batch);
@@ -150,6 +166,7 @@ fn gemm_only(c: &mut Criterion) {
         });
     }
     group.finish();
+    set_threads(0);
 }
 
 /// One epoch of the tutorial on the shipped MNIST: 48,000 training samples in batches of 64,

@@ -7,6 +7,7 @@
 //!                                          [--optimizer adam|adamw|sgd] [--quiet] [--plot PATH.svg]
 //!                                          [--predict-png PATH.png] [--report]
 //!                                          [--save PATH] [--load PATH] [--checkpoint PATH] [--resume PATH]
+//!                                          [--threads N]
 //! ```
 //!
 //! `--optimizer`: `adam` (the tutorial's, default), `adamw` (weight decay 0.01) or `sgd` (momentum 0.9,
@@ -37,7 +38,7 @@ use ferronet::{Checkpoint, FitConfig, History, Sequential};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-const USAGE: &str = "usage: mnist [--data DIR] [--epochs N] [--batch-size N] [--lr X] [--seed N] [--predict INDEX] [--optimizer adam|adamw|sgd] [--quiet] [--plot PATH.svg] [--predict-png PATH.png] [--report] [--save PATH] [--load PATH] [--checkpoint PATH] [--resume PATH]";
+const USAGE: &str = "usage: mnist [--data DIR] [--epochs N] [--batch-size N] [--lr X] [--seed N] [--predict INDEX] [--optimizer adam|adamw|sgd] [--quiet] [--plot PATH.svg] [--predict-png PATH.png] [--report] [--save PATH] [--load PATH] [--checkpoint PATH] [--resume PATH] [--threads N]";
 
 struct Args {
     data: PathBuf,
@@ -100,6 +101,7 @@ fn parse_args() -> Result<Args, String> {
             "--seed" => args.seed = value.parse().map_err(|e| bad(&e))?,
             "--predict" => args.predict = Some(value.parse().map_err(|e| bad(&e))?),
             "--optimizer" => args.optimizer = value,
+            "--threads" => ferronet::parallel::set_threads(value.parse().map_err(|e| bad(&e))?),
             "--plot" => args.plot = Some(PathBuf::from(&value)),
             "--predict-png" => args.predict_png = Some(PathBuf::from(&value)),
             "--save" => args.save = Some(PathBuf::from(&value)),

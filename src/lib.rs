@@ -130,6 +130,7 @@ pub mod loss;
 pub mod metrics;
 pub mod model;
 pub mod optim;
+pub mod parallel;
 #[cfg(feature = "safetensors")]
 pub mod save;
 pub mod tensor;

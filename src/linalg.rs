@@ -52,22 +52,24 @@ const ALIGN: usize = 64;
 #[derive(Default)]
 pub struct GemmScratch<F> {
     buf: Vec<F>,
+    /// One scratch per thread when a product is split (see [`crate::parallel`]).
+    parts: Vec<GemmScratch<F>>,
 }
 
 impl<F: Float> GemmScratch<F> {
     /// An empty scratch; the first [`gemm`] sizes it.
     pub fn new() -> Self {
-        GemmScratch { buf: Vec::new() }
+        GemmScratch { buf: Vec::new(), parts: Vec::new() }
     }
 
     /// The number of elements it holds.
     pub fn len(&self) -> usize {
-        self.buf.len()
+        self.buf.len() + self.parts.iter().map(GemmScratch::len).sum::<usize>()
     }
 
     /// Whether it has not grown yet.
     pub fn is_empty(&self) -> bool {
-        self.buf.is_empty()
+        self.len() == 0
     }
 
     /// Two disjoint slices of `a_len` and `b_len` elements, each starting on an [`ALIGN`]
@@ -89,13 +91,15 @@ impl<F: Float> GemmScratch<F> {
 impl<F> Clone for GemmScratch<F> {
     /// An empty scratch: the contents are scratch, and the clone grows on its first use.
     fn clone(&self) -> Self {
-        GemmScratch { buf: Vec::new() }
+        GemmScratch { buf: Vec::new(), parts: Vec::new() }
     }
 }
 
 impl<F> fmt::Debug for GemmScratch<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GemmScratch").field("len", &self.buf.len()).finish()
+        f.debug_struct("GemmScratch")
+            .field("len", &(self.buf.len() + self.parts.iter().map(|p| p.buf.len()).sum::<usize>()))
+            .finish()
     }
 }
 
@@ -160,25 +164,87 @@ pub fn gemm<F: Float>(
         return Ok(());
     }
     let (a, b, c) = (MatRef::of(&a), MatRef::of(&b), MatMut::of(&mut c));
+    let parts =
+        if m.saturating_mul(n).saturating_mul(k) >= PARALLEL_MIN_WORK { crate::parallel::parts() } else { 1 };
+    if parts <= 1 {
+        // SAFETY: the matrices come from views of the stated shapes, and `c` is borrowed
+        // mutably, so it overlaps neither `a` nor `b`.
+        unsafe { multiply(alpha, a, b, beta, c, [m, k, n], scratch) };
+        return Ok(());
+    }
+    if scratch.parts.len() < parts {
+        scratch.parts.resize_with(parts, GemmScratch::new);
+    }
+    // Cut the larger side of the result, so that the operand packed again by every thread
+    // is the smaller one. Either cut leaves each element's sum over the depth as it was.
+    let split_rows = m > n;
+    let shared = &Split { a, b, c, scratches: scratch.parts.as_mut_ptr() };
+    crate::parallel::run(parts, &|part| {
+        let Split { a, b, c, scratches } = *shared;
+        let (a, b, c, dims) = if split_rows {
+            let rows = crate::parallel::range(m, parts, part, 8);
+            (a.skip_rows(rows.start), b, c.skip_rows(rows.start), [rows.len(), k, n])
+        } else {
+            let cols = crate::parallel::range(n, parts, part, 16);
+            (a, b.skip_cols(cols.start), c.skip_cols(cols.start), [m, k, cols.len()])
+        };
+        if dims[0] == 0 || dims[2] == 0 {
+            return;
+        }
+        // SAFETY: each part multiplies its own rows (or columns) of `c`, disjoint from the
+        // other parts', into its own scratch; all stay borrowed until `run` returns.
+        unsafe { multiply(alpha, a, b, beta, c, dims, &mut *scratches.add(part)) };
+    });
+    Ok(())
+}
 
+/// Products with fewer multiply-adds than this run on one thread: a hand-off to another
+/// thread costs a few microseconds.
+const PARALLEL_MIN_WORK: usize = 1 << 18;
+
+/// What the threads of a split product share.
+#[derive(Clone, Copy)]
+struct Split<F> {
+    a: MatRef<F>,
+    b: MatRef<F>,
+    c: MatMut<F>,
+    scratches: *mut GemmScratch<F>,
+}
+
+// SAFETY: the threads only read `a` and `b`, and write disjoint parts of `c` and of the
+// scratches (see `gemm`).
+unsafe impl<F: Send> Sync for Split<F> {}
+
+/// `c = alpha a b + beta c` on this thread, with the fastest kernel the processor has.
+///
+/// # Safety
+/// `a`, `b` and `c` must address `[m, k]`, `[k, n]` and `[m, n]` valid elements, and `c` must
+/// overlap neither `a` nor `b`.
+unsafe fn multiply<F: Float>(
+    alpha: F,
+    a: MatRef<F>,
+    b: MatRef<F>,
+    beta: F,
+    c: MatMut<F>,
+    [m, k, n]: [usize; 3],
+    scratch: &mut GemmScratch<F>,
+) {
     #[cfg(target_arch = "x86_64")]
     if std::any::TypeId::of::<F>() == std::any::TypeId::of::<f32>()
         && is_x86_feature_detected!("avx2")
         && is_x86_feature_detected!("fma")
     {
         // SAFETY: F is f32 (same TypeId), so every cast below only renames the type. The
-        // matrices come from views of the stated shapes, and `c` is borrowed mutably, so it
-        // overlaps neither `a` nor `b`. The processor has AVX2 and FMA, checked just above.
+        // caller vouches for the matrices. The processor has AVX2 and FMA, checked just above.
         unsafe {
             let scratch = &mut *(scratch as *mut GemmScratch<F>).cast::<GemmScratch<f32>>();
             let (alpha, beta) = (alpha.to_f64() as f32, beta.to_f64() as f32);
             run::<f32, avx2::Avx2Fma>(alpha, a.cast(), b.cast(), beta, c.cast(), [m, k, n], scratch);
         }
-        return Ok(());
+        return;
     }
     // SAFETY: as above; the portable kernel needs no processor feature.
     unsafe { run::<F, Portable>(alpha, a, b, beta, c, [m, k, n], scratch) };
-    Ok(())
 }
 
 /// A read-only matrix as its first element and strides, in elements.
@@ -197,6 +263,18 @@ impl<F> MatRef<F> {
     /// The address of element `(i, j)`. Computing it is safe; reading it needs `(i, j)` in bounds.
     fn at(self, i: usize, j: usize) -> *const F {
         self.ptr.wrapping_offset(i as isize * self.rs + j as isize * self.cs)
+    }
+
+    /// The matrix from row `i` on.
+    fn skip_rows(self, i: usize) -> Self {
+        let (rs, cs) = (self.rs, self.cs);
+        MatRef { ptr: self.at(i, 0), rs, cs }
+    }
+
+    /// The matrix from column `j` on.
+    fn skip_cols(self, j: usize) -> Self {
+        let (rs, cs) = (self.rs, self.cs);
+        MatRef { ptr: self.at(0, j), rs, cs }
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -223,6 +301,16 @@ impl<F> MatMut<F> {
     fn tile(self, i: usize, j: usize, rows: usize, cols: usize) -> Tile<F> {
         let ptr = self.ptr.wrapping_offset(i as isize * self.rs + j as isize * self.cs);
         Tile { ptr, rs: self.rs, cs: self.cs, rows, cols }
+    }
+
+    /// The matrix from row `i` on.
+    fn skip_rows(self, i: usize) -> Self {
+        MatMut { ptr: self.ptr.wrapping_offset(i as isize * self.rs), ..self }
+    }
+
+    /// The matrix from column `j` on.
+    fn skip_cols(self, j: usize) -> Self {
+        MatMut { ptr: self.ptr.wrapping_offset(j as isize * self.cs), ..self }
     }
 
     #[cfg(target_arch = "x86_64")]

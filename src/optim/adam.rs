@@ -299,7 +299,46 @@ fn update_avx<F: Float>(w: &mut [F], g: &[F], m: &mut [F], v: &mut [F], hyper: &
     update_portable(w, g, m, v, hyper);
 }
 
+/// Parameters smaller than this are updated on one thread: a hand-off costs more than they take.
+const PARALLEL_MIN: usize = 1 << 15;
+
+/// The four arrays of one parameter, as raw parts that the pool's threads cut into disjoint ranges.
+struct Arrays<F> {
+    w: *mut F,
+    g: *const F,
+    m: *mut F,
+    v: *mut F,
+    len: usize,
+}
+
+// SAFETY: each thread touches only its own range of the arrays (see `update_slices`).
+unsafe impl<F: Send> Sync for Arrays<F> {}
+
 fn update_slices<F: Float>(w: &mut [F], g: &[F], m: &mut [F], v: &mut [F], hyper: &Hyper<F>) {
+    let parts = if w.len() >= PARALLEL_MIN { crate::parallel::parts() } else { 1 };
+    if parts <= 1 {
+        return update_on_this_thread(w, g, m, v, hyper);
+    }
+    let len = w.len().min(g.len()).min(m.len()).min(v.len());
+    let arrays = &Arrays { w: w.as_mut_ptr(), g: g.as_ptr(), m: m.as_mut_ptr(), v: v.as_mut_ptr(), len };
+    crate::parallel::run(parts, &|part| {
+        let r = crate::parallel::range(arrays.len, parts, part, 16);
+        // SAFETY: the ranges of different parts are disjoint and inside all four arrays, which
+        // stay borrowed (mutably where written) until `run` returns.
+        unsafe {
+            let slice = |p: *mut F| std::slice::from_raw_parts_mut(p.add(r.start), r.len());
+            update_on_this_thread(
+                slice(arrays.w),
+                std::slice::from_raw_parts(arrays.g.add(r.start), r.len()),
+                slice(arrays.m),
+                slice(arrays.v),
+                hyper,
+            );
+        }
+    });
+}
+
+fn update_on_this_thread<F: Float>(w: &mut [F], g: &[F], m: &mut [F], v: &mut [F], hyper: &Hyper<F>) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx") {
         // SAFETY: the processor supports AVX, checked just above.
