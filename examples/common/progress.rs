@@ -75,9 +75,10 @@ impl<F: Float> Callback<F> for Progress {
         }
         let seconds: f64 = history.epochs.iter().map(|e| e.seconds).sum();
         let samples: usize = history.epochs.iter().map(|e| e.samples).sum();
+        let epochs = history.epochs.len();
+        let plural = if epochs == 1 { "" } else { "s" };
         println!(
-            "trained {} epochs in {seconds:.1}s ({:.0} samples/s)",
-            history.epochs.len(),
+            "trained {epochs} epoch{plural} in {seconds:.1}s ({:.0} samples/s)",
             samples as f64 / seconds
         );
     }
