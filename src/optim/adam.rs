@@ -3,8 +3,8 @@
 
 use ndarray::{ArrayD, Zip};
 
-use super::{Optimizer, ParamState, check_hyper, sync_state};
-use crate::error::{Error, Result};
+use super::{Optimizer, ParamState, check_hyper, check_state, sync_state};
+use crate::error::Result;
 use crate::layers::{Layer, Param};
 use crate::tensor::Float;
 
@@ -103,6 +103,20 @@ impl<F: Float> ParamState<F> for AdamState<F> {
     }
     fn shape(&self) -> &[usize] {
         self.m.shape()
+    }
+    fn mismatch(&self, index: usize, p: &Param<F>) -> Option<String> {
+        let fits =
+            self.name == p.name && self.m.shape() == p.value.shape() && self.v.shape() == p.value.shape();
+        (!fits).then(|| {
+            format!(
+                "parameter {index} is {} {:?}, but the state is for {} {:?} (m) and {:?} (v)",
+                p.name,
+                p.value.shape(),
+                self.name,
+                self.m.shape(),
+                self.v.shape()
+            )
+        })
     }
 }
 
@@ -217,50 +231,15 @@ impl<F: Float> Adam<F> {
     /// ```
     ///
     /// # Errors
-    /// [`Error::OptimizerState`] naming the first parameter whose name or shape differs, or the
+    /// [`Error::OptimizerState`](crate::Error::OptimizerState) naming the first parameter whose name or shape differs, or the
     /// two counts when they differ; the optimizer is then unchanged.
     pub fn set_state(&mut self, model: &mut dyn Layer<F>, state: Vec<AdamState<F>>) -> Result<()> {
         if !state.is_empty() {
-            check_against(model, &state)?;
+            check_state(model, &state)?;
         }
         self.state = state;
         Ok(())
     }
-}
-
-/// Checks that `state` holds one entry per parameter of `model`, in order, named and shaped
-/// like it.
-pub(crate) fn check_against<F: Float>(model: &mut dyn Layer<F>, state: &[AdamState<F>]) -> Result<()> {
-    let mut index = 0;
-    let mut problem = None;
-    model.visit_params(&mut |p: &mut Param<F>| {
-        if problem.is_none() {
-            problem = match state.get(index) {
-                Some(s) => mismatch(index, p, s),
-                None => Some(format!("no state for parameter {index}, {} {:?}", p.name, p.value.shape())),
-            };
-        }
-        index += 1;
-    });
-    if problem.is_none() && index != state.len() {
-        problem = Some(format!("the model has {index} parameters, the state {}", state.len()));
-    }
-    problem.map_or(Ok(()), |p| Err(Error::OptimizerState(p)))
-}
-
-/// What is wrong when `s` is not the state of parameter `index`, `p`.
-fn mismatch<F: Float>(index: usize, p: &Param<F>, s: &AdamState<F>) -> Option<String> {
-    if s.name != p.name || s.m.shape() != p.value.shape() || s.v.shape() != p.value.shape() {
-        return Some(format!(
-            "parameter {index} is {} {:?}, but the state is for {} {:?} (m) and {:?} (v)",
-            p.name,
-            p.value.shape(),
-            s.name,
-            s.m.shape(),
-            s.v.shape()
-        ));
-    }
-    None
 }
 
 /// The constants of one Adam step, in the parameter's precision.

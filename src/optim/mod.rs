@@ -6,8 +6,6 @@
 mod adam;
 mod sgd;
 
-#[cfg(feature = "safetensors")]
-pub(crate) use adam::check_against;
 pub use adam::{Adam, AdamConfig, AdamState};
 pub use sgd::{Sgd, SgdConfig, SgdState};
 
@@ -53,10 +51,43 @@ pub(crate) trait ParamState<F: Float> {
     fn name(&self) -> &str;
     /// The shape of that parameter.
     fn shape(&self) -> &[usize];
+
+    /// What is wrong when this is not the state of parameter number `index`, `p`.
+    fn mismatch(&self, index: usize, p: &Param<F>) -> Option<String> {
+        (self.name() != p.name || self.shape() != p.value.shape()).then(|| {
+            format!(
+                "parameter {index} is {} {:?}, but the state is for {} {:?}",
+                p.name,
+                p.value.shape(),
+                self.name(),
+                self.shape()
+            )
+        })
+    }
 }
 
-/// Lines `state` up with the parameters of `model`: creates state for parameters seen for the
-/// first time, and checks every other one by name and shape, and every gradient by shape.
+/// Checks that `state` holds one entry per parameter of `model`, in visiting order, each
+/// belonging to its parameter by name and shape.
+pub(crate) fn check_state<F: Float, S: ParamState<F>>(model: &mut dyn Layer<F>, state: &[S]) -> Result<()> {
+    let mut index = 0;
+    let mut problem = None;
+    model.visit_params(&mut |p: &mut Param<F>| {
+        if problem.is_none() {
+            problem = match state.get(index) {
+                Some(s) => s.mismatch(index, p),
+                None => Some(format!("no state for parameter {index}, {} {:?}", p.name, p.value.shape())),
+            };
+        }
+        index += 1;
+    });
+    if problem.is_none() && index != state.len() {
+        problem = Some(format!("the model has {index} parameters, the state {}", state.len()));
+    }
+    problem.map_or(Ok(()), |p| Err(Error::OptimizerState(p)))
+}
+
+/// Lines `state` up with the parameters of `model` before a step: creates state for parameters
+/// seen for the first time, then checks every entry ([`check_state`]) and every gradient's shape.
 ///
 /// Called before a step changes anything, so a mismatch leaves the model as it was.
 pub(crate) fn sync_state<F: Float, S: ParamState<F>>(
@@ -64,32 +95,19 @@ pub(crate) fn sync_state<F: Float, S: ParamState<F>>(
     model: &mut dyn Layer<F>,
 ) -> Result<()> {
     let mut index = 0;
+    model.visit_params(&mut |p: &mut Param<F>| {
+        if index >= state.len() {
+            state.push(S::for_param(p));
+        }
+        index += 1;
+    });
+    check_state(model, state)?;
     let mut problem = None;
     model.visit_params(&mut |p: &mut Param<F>| {
-        if problem.is_some() {
-            return;
-        }
-        match state.get(index) {
-            None => state.push(S::for_param(p)),
-            Some(s) if s.name() != p.name || s.shape() != p.value.shape() => {
-                problem = Some(format!(
-                    "parameter {index} is {} {:?}, but the state is for {} {:?}",
-                    p.name,
-                    p.value.shape(),
-                    s.name(),
-                    s.shape()
-                ));
-            }
-            Some(_) => {}
-        }
         if problem.is_none() && p.grad.shape() != p.value.shape() {
             problem =
                 Some(format!("{} has value {:?} but gradient {:?}", p.name, p.value.shape(), p.grad.shape()));
         }
-        index += 1;
     });
-    if problem.is_none() && index != state.len() {
-        problem = Some(format!("the model has {index} parameters, the state {}", state.len()));
-    }
     problem.map_or(Ok(()), |p| Err(Error::OptimizerState(p)))
 }

@@ -14,7 +14,7 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::model::{FitConfig, Sequential};
-use crate::optim::{Adam, AdamConfig, AdamState, check_against};
+use crate::optim::{Adam, AdamConfig, AdamState, check_state};
 use crate::tensor::Float;
 
 /// A training run stopped between two epochs: the model, the Adam optimizer with its state,
@@ -109,7 +109,7 @@ impl<F: Float> Checkpoint<F> {
             });
         }
         if !optimizer.state().is_empty() {
-            check_against(model, optimizer.state())?;
+            check_state(model, optimizer.state())?;
         }
         let mut tensors = Vec::with_capacity(3 * optimizer.state().len());
         for state in optimizer.state() {
