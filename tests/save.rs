@@ -2,6 +2,8 @@
 //! trips in f32 and f64, and every way a file can be wrong.
 #![cfg(feature = "safetensors")]
 
+mod common;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -211,16 +213,7 @@ fn saving_the_same_model_twice_writes_the_same_bytes() {
 #[test]
 fn a_saved_tutorial_model_takes_438_304_bytes() {
     let (_dir, path) = scratch("mnist.safetensors");
-    let mut rng = StdRng::seed_from_u64(42);
-    let mut model = Sequential::<f32>::new()
-        .add(Flatten::new())
-        .add(Dense::new(784, 128, &mut rng).unwrap())
-        .add(ReLU::new())
-        .add(Dense::new(128, 64, &mut rng).unwrap())
-        .add(ReLU::new())
-        .add(Dense::new(64, 10, &mut rng).unwrap())
-        .add(Softmax::new());
-    model.save(&path).unwrap();
+    common::tutorial_model(42).save(&path).unwrap();
     assert_eq!(std::fs::metadata(&path).unwrap().len(), 438_304);
 }
 
