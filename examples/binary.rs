@@ -59,7 +59,7 @@ fn run(data: &PathBuf, digit: u8, epochs: usize, seed: u64) -> ferronet::Result<
 
     // Build: 784-64-1; the Sigmoid turns the logit into a probability for `predict`.
     let mut rng = StdRng::seed_from_u64(seed);
-    let mut model = Sequential::new()
+    let mut model = Sequential::<f32>::new()
         .add(Flatten::new())
         .add(Dense::new(784, 64, &mut rng)?)
         .add(ReLU::new())
