@@ -229,3 +229,26 @@ fn eps_that_rounds_to_0_in_f32_is_refused() {
     );
     assert!(Adam::<f64>::new(AdamConfig::default().with_eps(1e-50)).is_ok());
 }
+
+// A moment whose gradient has stopped decays by beta1 each step; 0.9 x the smallest subnormal
+// rounds back to itself, so without a flush it would stay subnormal forever (and every
+// operation on it costs a microcode assist on Intel processors).
+#[test]
+fn adam_flushes_a_moment_that_decays_below_the_smallest_normal_number_to_zero() {
+    let mut layer = Dense::<f32>::from_weights(array![[0.25f32, 0.5]], array![0.0, 0.0]).unwrap();
+    let mut adam = Adam::new(AdamConfig::default()).unwrap();
+    adam.step(&mut layer).unwrap();
+    let mut state = adam.state().to_vec();
+    let smallest_subnormal = f32::from_bits(1);
+    state[0].m = array![[smallest_subnormal, 2.0 * f32::MIN_POSITIVE]].into_dyn();
+    state[0].v = array![[smallest_subnormal, 1.0]].into_dyn();
+    adam.set_state(&mut layer, state).unwrap();
+    assert_eq!(0.9 * smallest_subnormal, smallest_subnormal, "the trap the flush avoids");
+
+    adam.step(&mut layer).unwrap();
+
+    let weight_state = &adam.state()[0];
+    assert_eq!(weight_state.m, array![[0.0f32, 0.9 * 2.0 * f32::MIN_POSITIVE]].into_dyn());
+    assert_eq!(weight_state.v, array![[0.0f32, 0.999]].into_dyn());
+    assert_eq!(layer.weight().value[[0, 0]], 0.25, "a zero moment moves nothing");
+}

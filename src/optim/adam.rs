@@ -164,6 +164,7 @@ impl<F: Float> ParamState<F> for AdamState<F> {
 pub struct Adam<F = f32> {
     config: AdamConfig,
     state: Vec<AdamState<F>>,
+    slots: Slots<F>,
 }
 
 impl<F: Float> Adam<F> {
@@ -192,7 +193,7 @@ impl<F: Float> Adam<F> {
             |eps| F::from_f64(eps) > F::zero(),
             "a number that stays above 0 in the element type",
         )?;
-        Ok(Adam { config, state: Vec::new() })
+        Ok(Adam { config, state: Vec::new(), slots: Slots(Vec::new()) })
     }
 
     /// The hyper-parameters.
@@ -257,10 +258,22 @@ impl<F: Float> Hyper<F> {
     /// One element's update: the whole of Algorithm 1's loop body.
     #[inline(always)]
     fn update(&self, w: &mut F, g: F, m: &mut F, v: &mut F) {
-        *m = self.b1 * *m + (F::one() - self.b1) * g;
-        *v = self.b2 * *v + (F::one() - self.b2) * g * g;
+        *m = flush_subnormal(self.b1 * *m + (F::one() - self.b1) * g);
+        *v = flush_subnormal(self.b2 * *v + (F::one() - self.b2) * g * g);
         *w = *w * self.decay - self.step_size * *m / (v.sqrt() * self.inv_sqrt_bias2 + self.eps);
     }
+}
+
+/// Zero for a value below the smallest normal number, the value itself otherwise (NaN included).
+///
+/// A moment whose gradients have stopped (a dead ReLU unit, a pixel that is always blank)
+/// decays geometrically into the subnormal range and stays there: `0.9 x` the smallest
+/// subnormals rounds back to itself. On Intel processors every operation on a subnormal
+/// takes a microcode assist, about 100 times a normal one, so such moments once made Adam
+/// half of a training step. Flushing them changes nothing a normal float can represent.
+#[inline(always)]
+fn flush_subnormal<F: Float>(x: F) -> F {
+    if x.abs() < F::min_positive_value() { F::zero() } else { x }
 }
 
 fn update_portable<F: Float>(w: &mut [F], g: &[F], m: &mut [F], v: &mut [F], hyper: &Hyper<F>) {
@@ -278,43 +291,45 @@ fn update_avx<F: Float>(w: &mut [F], g: &[F], m: &mut [F], v: &mut [F], hyper: &
     update_portable(w, g, m, v, hyper);
 }
 
-/// Parameters smaller than this are updated on one thread: a hand-off costs more than they take.
+/// Steps smaller than this (in elements, all parameters together) run on one thread: a
+/// hand-off costs more than they take.
 const PARALLEL_MIN: usize = 1 << 15;
 
-/// The four arrays of one parameter, as raw parts that the pool's threads cut into disjoint ranges.
-struct Arrays<F> {
+/// One parameter's update as raw parts: its four arrays and its constants.
+///
+/// Every thread of the pool takes the same share of every slot, step after step, so each
+/// finds its part of `m` and `v` in its own cache where it left them, and its part of the
+/// weight gradient where the matrix product that wrote it (split the same way) left it.
+struct Slot<F> {
     w: *mut F,
     g: *const F,
     m: *mut F,
     v: *mut F,
     len: usize,
+    hyper: Hyper<F>,
 }
 
-// SAFETY: each thread touches only its own range of the arrays (see `update_slices`).
-unsafe impl<F: Send> Sync for Arrays<F> {}
+/// The slots of the step in progress. Empty between steps: only its capacity is kept, so
+/// that a step allocates nothing after the first.
+#[derive(Default)]
+struct Slots<F>(Vec<Slot<F>>);
 
-fn update_slices<F: Float>(w: &mut [F], g: &[F], m: &mut [F], v: &mut [F], hyper: &Hyper<F>) {
-    let parts = if w.len() >= PARALLEL_MIN { crate::parallel::parts() } else { 1 };
-    if parts <= 1 {
-        return update_on_this_thread(w, g, m, v, hyper);
+// SAFETY: slots exist only inside `Adam::step`, while the arrays they point into stay
+// mutably borrowed through the model, and the pool's threads write disjoint ranges of them.
+unsafe impl<F: Send> Send for Slots<F> {}
+// SAFETY: as for `Send`.
+unsafe impl<F: Send> Sync for Slots<F> {}
+
+impl<F> Clone for Slots<F> {
+    fn clone(&self) -> Self {
+        Slots(Vec::new())
     }
-    let len = w.len().min(g.len()).min(m.len()).min(v.len());
-    let arrays = &Arrays { w: w.as_mut_ptr(), g: g.as_ptr(), m: m.as_mut_ptr(), v: v.as_mut_ptr(), len };
-    crate::parallel::run(parts, &|part| {
-        let r = crate::parallel::range(arrays.len, parts, part, 16);
-        // SAFETY: the ranges of different parts are disjoint and inside all four arrays, which
-        // stay borrowed (mutably where written) until `run` returns.
-        unsafe {
-            let slice = |p: *mut F| std::slice::from_raw_parts_mut(p.add(r.start), r.len());
-            update_on_this_thread(
-                slice(arrays.w),
-                std::slice::from_raw_parts(arrays.g.add(r.start), r.len()),
-                slice(arrays.m),
-                slice(arrays.v),
-                hyper,
-            );
-        }
-    });
+}
+
+impl<F> std::fmt::Debug for Slots<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Slots")
+    }
 }
 
 fn update_on_this_thread<F: Float>(w: &mut [F], g: &[F], m: &mut [F], v: &mut [F], hyper: &Hyper<F>) {
@@ -335,6 +350,8 @@ impl<F: Float> Optimizer<F> for Adam<F> {
         let (b1, b2, eps) = (F::from_f64(beta1), F::from_f64(beta2), F::from_f64(eps));
         // Exactly 1 without weight decay, so plain Adam's arithmetic is untouched.
         let decay = F::from_f64(1.0 - lr * weight_decay);
+        let slots = &mut self.slots.0;
+        slots.clear();
         let mut states = self.state.iter_mut();
         model.visit_params(&mut |p: &mut Param<F>| {
             let Some(s) = states.next() else { return };
@@ -344,9 +361,16 @@ impl<F: Float> Optimizer<F> for Adam<F> {
             let step_size = F::from_f64(lr / (1.0 - beta1.powi(t)));
             let inv_sqrt_bias2 = F::from_f64(1.0 / (1.0 - beta2.powi(t)).sqrt());
             let hyper = Hyper { b1, b2, eps, decay, step_size, inv_sqrt_bias2 };
-            // Contiguous slices take the vectorised path; Zip is the general fallback.
+            // Contiguous arrays go to the vectorised, threaded pass below; Zip is the general fallback.
             match (p.value.as_slice_mut(), p.grad.as_slice(), s.m.as_slice_mut(), s.v.as_slice_mut()) {
-                (Some(w), Some(g), Some(m), Some(v)) => update_slices(w, g, m, v, &hyper),
+                (Some(w), Some(g), Some(m), Some(v)) => slots.push(Slot {
+                    len: w.len().min(g.len()).min(m.len()).min(v.len()),
+                    w: w.as_mut_ptr(),
+                    g: g.as_ptr(),
+                    m: m.as_mut_ptr(),
+                    v: v.as_mut_ptr(),
+                    hyper,
+                }),
                 _ => Zip::from(&mut p.value).and(&p.grad).and(&mut s.m).and(&mut s.v).for_each(
                     |w, &g, m, v| {
                         hyper.update(w, g, m, v);
@@ -354,6 +378,28 @@ impl<F: Float> Optimizer<F> for Adam<F> {
                 ),
             }
         });
+        let elements: usize = slots.iter().map(|slot| slot.len).sum();
+        let parts = if elements >= PARALLEL_MIN { crate::parallel::parts() } else { 1 };
+        let slots = &self.slots;
+        crate::parallel::run(parts, &|part| {
+            for slot in &slots.0 {
+                let r = crate::parallel::range(slot.len, parts, part, 16);
+                // SAFETY: the pointers come from slices of `len` elements that stay borrowed
+                // (through `model`, mutably where written) until `run` returns; the ranges
+                // of different parts are disjoint and inside `0..len`.
+                unsafe {
+                    let part_of = |p: *mut F| std::slice::from_raw_parts_mut(p.add(r.start), r.len());
+                    update_on_this_thread(
+                        part_of(slot.w),
+                        std::slice::from_raw_parts(slot.g.add(r.start), r.len()),
+                        part_of(slot.m),
+                        part_of(slot.v),
+                        &slot.hyper,
+                    );
+                }
+            }
+        });
+        self.slots.0.clear();
         Ok(())
     }
 
