@@ -277,25 +277,35 @@ impl<F: Float> Sequential<F> {
     }
 
     /// Back-propagates `grads[count]` through the first `count` layers; `grads[0]` is written only
-    /// when `input_grad` is set.
+    /// when `input_grad` is set. With `overwrite`, the parameter gradients are replaced by this
+    /// batch's (every layer's, including those the pass does not reach); without, added to.
     ///
     /// Without `input_grad`, nothing below the first layer with parameters needs a gradient: the
     /// pass stops there, and that layer is not asked for its input gradient (for the tutorial's
     /// first Dense, behind Flatten, that spares a [64, 128] x [128, 784] product per step).
-    fn backward_layers(&mut self, count: usize, input_grad: bool) -> Result<()> {
+    fn backward_layers(&mut self, count: usize, input_grad: bool, overwrite: bool) -> Result<()> {
         let stop = if input_grad {
             0
         } else {
-            match self.layers.iter_mut().take(count).position(|layer| layer.param_count() > 0) {
-                Some(first_trainable) => first_trainable,
-                None => return Ok(()),
-            }
+            self.layers.iter_mut().take(count).position(|layer| layer.param_count() > 0).unwrap_or(count)
         };
+        if overwrite {
+            for (i, layer) in self.layers.iter_mut().enumerate() {
+                if !(stop..count).contains(&i) {
+                    layer.zero_grad();
+                }
+            }
+        }
         for i in (stop..count).rev() {
             let (lower, upper) = self.grads.split_at_mut(i + 1);
             let grad_input = if i > stop || input_grad { Some(&mut lower[i]) } else { None };
             let (input, output) = (self.activations[i].view(), self.activations[i + 1].view());
-            self.layers[i].backward(input, output, upper[0].view(), grad_input)?;
+            let layer = &mut self.layers[i];
+            if overwrite {
+                layer.backward_overwrite(input, output, upper[0].view(), grad_input)?;
+            } else {
+                layer.backward(input, output, upper[0].view(), grad_input)?;
+            }
         }
         Ok(())
     }
@@ -308,8 +318,7 @@ impl<F: Float> Sequential<F> {
         let predictions = view2(self.activations[count].view(), "model output")?;
         let correct = loss.correct(predictions, targets)?;
         let batch_loss = loss.loss(predictions, targets, Some(&mut self.grads[count]))?;
-        self.zero_grad();
-        self.backward_layers(count, false)?;
+        self.backward_layers(count, false, true)?;
         Ok((batch_loss, correct))
     }
 
@@ -731,7 +740,7 @@ impl<F: Float> Layer<F> for Sequential<F> {
         }
         resize(&mut self.grads[count], grad_output.shape());
         self.grads[count].assign(&grad_output);
-        self.backward_layers(count, grad_input.is_some())?;
+        self.backward_layers(count, grad_input.is_some(), false)?;
         if let Some(grad_input) = grad_input {
             resize(grad_input, self.grads[0].shape());
             grad_input.assign(&self.grads[0]);

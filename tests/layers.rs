@@ -70,3 +70,20 @@ fn sigmoid_backward_is_upstream_times_y_times_one_minus_y() {
     assert_eq!(dx[[0, 0]], 0.5);
     assert!((dx[[0, 1]] - 3.0 / 16.0).abs() < 1e-16, "{dx}");
 }
+
+// x = [[1, 2]], dL/dy = [[1, -1]]: dW = x^T g = [[1, -1], [2, -2]], db = [1, -1].
+#[test]
+fn dense_backward_adds_into_gradients_and_backward_overwrite_replaces_them() {
+    let mut dense = Dense::<f64>::from_weights(array![[0.0, 0.0], [0.0, 0.0]], array![0.0, 0.0]).unwrap();
+    let x = array![[1.0, 2.0]].into_dyn();
+    let g = array![[1.0, -1.0]].into_dyn();
+    let y = array![[0.0, 0.0]].into_dyn();
+    dense.visit_params(&mut |p| p.grad.fill(f64::NAN));
+    dense.backward_overwrite(x.view(), y.view(), g.view(), None).unwrap();
+    assert_eq!(dense.weight().grad, array![[1.0, -1.0], [2.0, -2.0]].into_dyn());
+    assert_eq!(dense.bias().grad, array![1.0, -1.0].into_dyn());
+
+    dense.backward(x.view(), y.view(), g.view(), None).unwrap();
+    assert_eq!(dense.weight().grad, array![[2.0, -2.0], [4.0, -4.0]].into_dyn());
+    assert_eq!(dense.bias().grad, array![2.0, -2.0].into_dyn());
+}

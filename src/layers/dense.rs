@@ -146,6 +146,48 @@ impl<F: Float> Dense<F> {
         }
         Ok(())
     }
+
+    /// The backward pass, adding the parameter gradients into what is there (`overwrite`
+    /// false) or replacing it.
+    fn backward_into(
+        &mut self,
+        input: ArrayViewD<F>,
+        grad_output: ArrayViewD<F>,
+        grad_input: Option<&mut ArrayD<F>>,
+        overwrite: bool,
+    ) -> Result<()> {
+        self.check_params()?;
+        self.check_input(&input)?;
+        let batch = input.shape()[0];
+        if grad_output.shape() != [batch, self.outputs()] {
+            return Err(Error::shape(
+                format!("layer {} gradient", self.name()),
+                &[batch, self.outputs()],
+                grad_output.shape(),
+            ));
+        }
+        let x = view2(input, "dense input")?;
+        let g = view2(grad_output, "dense gradient")?;
+
+        let dw = view2_mut(self.weight.grad.view_mut(), &self.weight.name)?;
+        let beta = if overwrite { F::zero() } else { F::one() };
+        gemm(F::one(), x.t(), g, beta, dw, &mut self.scratch)?;
+        let mut db = view1_mut(self.bias.grad.view_mut(), &self.bias.name)?;
+        if overwrite {
+            db.fill(F::zero());
+        }
+        for row in g.axis_iter(Axis(0)) {
+            db += &row;
+        }
+
+        if let Some(grad_input) = grad_input {
+            resize(grad_input, &[batch, self.inputs()]);
+            let w = view2(self.weight.value.view(), &self.weight.name)?;
+            let dx = view2_mut(grad_input.view_mut(), "dense input gradient")?;
+            gemm(F::one(), g, w.t(), F::zero(), dx, &mut self.scratch)?;
+        }
+        Ok(())
+    }
 }
 
 impl<F: Float> Layer<F> for Dense<F> {
@@ -178,33 +220,17 @@ impl<F: Float> Layer<F> for Dense<F> {
         grad_output: ArrayViewD<F>,
         grad_input: Option<&mut ArrayD<F>>,
     ) -> Result<()> {
-        self.check_params()?;
-        self.check_input(&input)?;
-        let batch = input.shape()[0];
-        if grad_output.shape() != [batch, self.outputs()] {
-            return Err(Error::shape(
-                format!("layer {} gradient", self.name()),
-                &[batch, self.outputs()],
-                grad_output.shape(),
-            ));
-        }
-        let x = view2(input, "dense input")?;
-        let g = view2(grad_output, "dense gradient")?;
+        self.backward_into(input, grad_output, grad_input, false)
+    }
 
-        let dw = view2_mut(self.weight.grad.view_mut(), &self.weight.name)?;
-        gemm(F::one(), x.t(), g, F::one(), dw, &mut self.scratch)?;
-        let mut db = view1_mut(self.bias.grad.view_mut(), &self.bias.name)?;
-        for row in g.axis_iter(Axis(0)) {
-            db += &row;
-        }
-
-        if let Some(grad_input) = grad_input {
-            resize(grad_input, &[batch, self.inputs()]);
-            let w = view2(self.weight.value.view(), &self.weight.name)?;
-            let dx = view2_mut(grad_input.view_mut(), "dense input gradient")?;
-            gemm(F::one(), g, w.t(), F::zero(), dx, &mut self.scratch)?;
-        }
-        Ok(())
+    fn backward_overwrite(
+        &mut self,
+        input: ArrayViewD<F>,
+        _output: ArrayViewD<F>,
+        grad_output: ArrayViewD<F>,
+        grad_input: Option<&mut ArrayD<F>>,
+    ) -> Result<()> {
+        self.backward_into(input, grad_output, grad_input, true)
     }
 
     fn visit_params(&mut self, visit: &mut dyn FnMut(&mut Param<F>)) {

@@ -126,6 +126,26 @@ pub trait Layer<F: Float = f32> {
         grad_input: Option<&mut ArrayD<F>>,
     ) -> Result<()>;
 
+    /// [`Layer::backward`], except that every parameter gradient is **overwritten** with this
+    /// batch's instead of added to.
+    ///
+    /// [`Sequential`](crate::Sequential)'s training step calls it, which spares writing zeros
+    /// into every gradient before each batch. The default is exactly `zero_grad` then
+    /// `backward`; [`Dense`] writes its gradients directly.
+    ///
+    /// # Errors
+    /// As [`Layer::backward`].
+    fn backward_overwrite(
+        &mut self,
+        input: ArrayViewD<F>,
+        output: ArrayViewD<F>,
+        grad_output: ArrayViewD<F>,
+        grad_input: Option<&mut ArrayD<F>>,
+    ) -> Result<()> {
+        self.zero_grad();
+        self.backward(input, output, grad_output, grad_input)
+    }
+
     /// Calls `visit` on every parameter, in a fixed order.
     fn visit_params(&mut self, visit: &mut dyn FnMut(&mut Param<F>));
 
