@@ -6,8 +6,9 @@
 //! its result, never along the depth it sums over. So training gives the same bits on one
 //! thread as on two.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, OnceLock};
+use std::cell::UnsafeCell;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 
 /// 0 means "not set": all the cores `std::thread::available_parallelism` reports.
 static THREADS: AtomicUsize = AtomicUsize::new(0);
@@ -46,39 +47,47 @@ fn cores() -> usize {
 #[derive(Clone, Copy)]
 struct Job(*const (dyn Fn(usize) + Sync));
 
-// SAFETY: the closure is `Sync`, and `run` keeps it alive until every worker is done with it.
-unsafe impl Send for Job {}
-
-struct State {
-    job: Option<Job>,
-    /// Which job this is; a worker runs each generation once.
-    generation: u64,
-    /// Workers asked to take part in this generation.
-    workers: usize,
-}
-
+/// The pool. Handing out a job and reporting it done take a few atomic operations while the
+/// threads are awake (they spin for a while between jobs); the mutex and condition variables
+/// are only for waking a thread that has gone to sleep.
 struct Pool {
-    state: Mutex<State>,
-    /// `state.generation`, readable without the lock, for threads that spin.
-    generation: AtomicU64,
-    /// Workers that have not finished the current job yet.
+    /// The current job. Written by [`run`] only when no worker can be reading it: before it
+    /// announces a new generation, after every worker of the last one has finished.
+    job: UnsafeCell<Option<Job>>,
+    /// `generation << 8 | workers`: which job this is (a worker runs each generation once)
+    /// and how many workers take part, in one word so that a worker reads a matching pair.
+    announced: AtomicU64,
+    /// Workers of the current generation still running.
     remaining: AtomicUsize,
+    /// Workers asleep on `start`, or about to be.
+    sleepers: AtomicUsize,
+    /// Whether the caller of [`run`] is asleep on `done`, or about to be.
+    caller_asleep: AtomicBool,
+    sleep: Mutex<()>,
     start: Condvar,
     done: Condvar,
-    /// One job at a time: callers on other threads wait here.
+    /// Serialises callers: the pool runs one job at a time.
     busy: Mutex<()>,
 }
 
-/// The workers the pool has besides the caller: one fewer than the cores, set once.
+// SAFETY: `job` is written only by the caller holding `busy`, while no worker reads it (see
+// the field); everything else is atomics and locks.
+unsafe impl Sync for Pool {}
+
+/// How many workers the pool started (it may be fewer than asked if spawning failed).
 static WORKERS: AtomicUsize = AtomicUsize::new(0);
 
+/// The pool, started on first use with one worker per core beyond the caller's.
 fn pool() -> &'static Pool {
     static POOL: OnceLock<&'static Pool> = OnceLock::new();
     POOL.get_or_init(|| {
         let pool: &'static Pool = Box::leak(Box::new(Pool {
-            state: Mutex::new(State { job: None, generation: 0, workers: 0 }),
-            generation: AtomicU64::new(0),
+            job: UnsafeCell::new(None),
+            announced: AtomicU64::new(0),
             remaining: AtomicUsize::new(0),
+            sleepers: AtomicUsize::new(0),
+            caller_asleep: AtomicBool::new(false),
+            sleep: Mutex::new(()),
             start: Condvar::new(),
             done: Condvar::new(),
             busy: Mutex::new(()),
@@ -99,12 +108,11 @@ fn pool() -> &'static Pool {
     })
 }
 
-/// How long a thread spins on an atomic before it sleeps on the condition variable: a training
-/// step hands out a job every few tens of microseconds, and waking a sleeping thread costs
-/// about as much as the job.
+/// How long a waiting thread spins before it sleeps. A training step hands out a job every few
+/// tens of microseconds; waking a sleeping thread costs about as much as the job.
 const SPINS: u32 = 1 << 16;
 
-/// Spins until `ready()` holds or the spins run out; says whether it holds.
+/// Spins until `ready` holds or the spin budget runs out; returns whether it holds.
 fn spin_until(ready: impl Fn() -> bool) -> bool {
     for _ in 0..SPINS {
         if ready() {
@@ -115,24 +123,41 @@ fn spin_until(ready: impl Fn() -> bool) -> bool {
     ready()
 }
 
+fn lock(mutex: &Mutex<()>) -> MutexGuard<'_, ()> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A worker's loop: wait for a new generation, run it if asked to take part, report it done.
+///
+/// The sleeping paths pair a `SeqCst` store of one side with a `SeqCst` load of the other
+/// (`announced` / `sleepers`, `remaining` / `caller_asleep`), so at least one of the two
+/// threads sees the other's change, and the one that must wake the other takes `sleep`
+/// first, which the sleeper holds until it is waiting: no wake-up is lost.
 fn work(pool: &'static Pool, index: usize) {
     let mut seen = 0;
     loop {
-        spin_until(|| pool.generation.load(Ordering::Acquire) != seen);
-        let mut state = pool.state.lock().unwrap_or_else(|e| e.into_inner());
-        while state.generation == seen || index > state.workers {
-            if state.generation != seen {
-                seen = state.generation; // not asked to take part in this one
+        let fresh = |announced: u64| announced >> 8 != seen;
+        if !spin_until(|| fresh(pool.announced.load(Ordering::Acquire))) {
+            let mut guard = lock(&pool.sleep);
+            pool.sleepers.fetch_add(1, Ordering::SeqCst);
+            while !fresh(pool.announced.load(Ordering::SeqCst)) {
+                guard = pool.start.wait(guard).unwrap_or_else(|e| e.into_inner());
             }
-            state = pool.start.wait(state).unwrap_or_else(|e| e.into_inner());
+            pool.sleepers.fetch_sub(1, Ordering::SeqCst);
         }
-        seen = state.generation;
-        let Some(Job(job)) = state.job else { continue };
-        drop(state);
-        // SAFETY: `run` waits until `remaining` reaches 0, so the closure is alive.
-        unsafe { (*job)(index) };
-        if pool.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
-            let _state = pool.state.lock().unwrap_or_else(|e| e.into_inner());
+        let announced = pool.announced.load(Ordering::Acquire);
+        seen = announced >> 8;
+        if index as u64 > announced & 0xff {
+            continue; // not asked to take part in this one
+        }
+        // SAFETY: this generation's job was written before it was announced (the Acquire
+        // above sees it), and `run` neither rewrites it nor returns (ending the closure's
+        // borrow) before this worker has counted itself out of `remaining`.
+        if let Some(Job(job)) = unsafe { *pool.job.get() } {
+            unsafe { (*job)(index) };
+        }
+        if pool.remaining.fetch_sub(1, Ordering::SeqCst) == 1 && pool.caller_asleep.load(Ordering::SeqCst) {
+            let _guard = lock(&pool.sleep);
             pool.done.notify_all();
         }
     }
@@ -157,28 +182,30 @@ pub(crate) fn run(parts: usize, job: &(dyn Fn(usize) + Sync)) {
         return;
     }
     let pool = pool();
-    let _one_at_a_time = pool.busy.lock().unwrap_or_else(|e| e.into_inner());
-    let workers = parts - 1;
-    {
-        let mut state = pool.state.lock().unwrap_or_else(|e| e.into_inner());
-        // SAFETY (of the erased lifetime): this function does not return before `remaining`
-        // is back to 0, that is before every worker has finished calling the job.
-        let erased: *const (dyn Fn(usize) + Sync + 'static) = unsafe { std::mem::transmute(job) };
-        state.job = Some(Job(erased));
-        state.generation += 1;
-        state.workers = workers;
-        pool.remaining.store(workers, Ordering::Release);
-        pool.generation.store(state.generation, Ordering::Release);
+    let _one_at_a_time = lock(&pool.busy);
+    let workers = (parts - 1).min(0xff);
+    // SAFETY (of the erased lifetime): this function does not return before `remaining` is
+    // back to 0, that is before every worker has finished calling the job.
+    let erased: *const (dyn Fn(usize) + Sync + 'static) = unsafe { std::mem::transmute(job) };
+    // SAFETY: the last generation's workers are all done (`remaining` was 0 when it
+    // returned), and the next generation is not announced yet: no worker reads `job` now.
+    unsafe { *pool.job.get() = Some(Job(erased)) };
+    pool.remaining.store(workers, Ordering::SeqCst);
+    let generation = (pool.announced.load(Ordering::Relaxed) >> 8) + 1;
+    pool.announced.store(generation << 8 | workers as u64, Ordering::SeqCst);
+    if pool.sleepers.load(Ordering::SeqCst) > 0 {
+        let _guard = lock(&pool.sleep);
         pool.start.notify_all();
     }
     job(0);
     if !spin_until(|| pool.remaining.load(Ordering::Acquire) == 0) {
-        let mut state = pool.state.lock().unwrap_or_else(|e| e.into_inner());
-        while pool.remaining.load(Ordering::Acquire) > 0 {
-            state = pool.done.wait(state).unwrap_or_else(|e| e.into_inner());
+        let mut guard = lock(&pool.sleep);
+        pool.caller_asleep.store(true, Ordering::SeqCst);
+        while pool.remaining.load(Ordering::SeqCst) > 0 {
+            guard = pool.done.wait(guard).unwrap_or_else(|e| e.into_inner());
         }
+        pool.caller_asleep.store(false, Ordering::SeqCst);
     }
-    pool.state.lock().unwrap_or_else(|e| e.into_inner()).job = None;
 }
 
 /// The `part`-th of `parts` near-equal ranges of `0..len`, each starting at a multiple of `align`.
