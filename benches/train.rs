@@ -19,8 +19,9 @@ use ferronet::linalg::{GemmScratch, gemm};
 use ferronet::loss::{SoftmaxCrossEntropy, TargetBatch};
 use ferronet::optim::{Adam, AdamConfig, Optimizer};
 use ferronet::parallel::set_threads;
+use gemm::Parallelism;
 use ndarray::linalg::general_mat_mul;
-use ndarray::{Array2, ArrayD, IxDyn};
+use ndarray::{Array2, ArrayD, ArrayView2, ArrayViewMut2, IxDyn};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -169,6 +170,83 @@ fn gemm_only_on(c: &mut Criterion, name: &str, threads: usize) {
     set_threads(0);
 }
 
+/// `c = a b` (or `c += a b` with `accumulate`) through the `gemm` crate, on any strides.
+fn gemm_crate(
+    a: ArrayView2<f32>,
+    b: ArrayView2<f32>,
+    mut c: ArrayViewMut2<f32>,
+    accumulate: bool,
+    par: Parallelism,
+) {
+    let ((m, k), n) = (a.dim(), b.ncols());
+    assert_eq!((b.nrows(), c.dim()), (k, (m, n)));
+    let (cs, rs) = (c.strides()[1], c.strides()[0]);
+    // SAFETY: the pointers and strides come from views of the asserted shapes, and `c` is a
+    // mutable borrow, so it overlaps neither `a` nor `b`. gemm computes
+    // dst = alpha dst + beta lhs rhs, reading dst only when asked.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            cs,
+            rs,
+            accumulate,
+            a.as_ptr(),
+            a.strides()[1],
+            a.strides()[0],
+            b.as_ptr(),
+            b.strides()[1],
+            b.strides()[0],
+            if accumulate { 1.0 } else { 0.0 },
+            1.0,
+            false,
+            false,
+            false,
+            par,
+        )
+    }
+}
+
+/// The same products as `matmul_only` through the `gemm` crate, on both cores and on one: the
+/// reference rate issue 6 measured the peers against.
+fn gemm_crate_only(c: &mut Criterion) {
+    for (name, par) in
+        [("gemm_crate_only", Parallelism::Rayon(2)), ("gemm_crate_only_1_thread", Parallelism::None)]
+    {
+        let mut group = c.benchmark_group(name);
+        for batch in BATCHES {
+            let StepBuffers { weights, mut grads, inputs, mut outputs, mut input_grads } =
+                StepBuffers::new(batch);
+            // Once, untimed: the crate's products agree with ours, so both benches do the same work.
+            let mut ours = outputs[0].clone();
+            gemm(1.0, inputs[0].view(), weights[0].view(), 0.0, ours.view_mut(), &mut GemmScratch::new())
+                .unwrap();
+            gemm_crate(inputs[0].view(), weights[0].view(), outputs[0].view_mut(), false, par);
+            let worst = (&ours - &outputs[0]).iter().fold(0.0f32, |w, d| w.max(d.abs()));
+            assert!(worst < 1e-3, "the gemm crate and ours differ by {worst}");
+            group.throughput(Throughput::Elements(batch as u64));
+            group.bench_function(BenchmarkId::from_parameter(batch), |b| {
+                b.iter(|| {
+                    for l in 0..3 {
+                        gemm_crate(inputs[l].view(), weights[l].view(), outputs[l].view_mut(), false, par);
+                    }
+                    for l in (0..3).rev() {
+                        gemm_crate(inputs[l].t(), outputs[l].view(), grads[l].view_mut(), true, par);
+                        if l > 0 {
+                            let (g, w) = (outputs[l].view(), weights[l].t());
+                            gemm_crate(g, w, input_grads[l].view_mut(), false, par);
+                        }
+                    }
+                    black_box(&grads);
+                })
+            });
+        }
+        group.finish();
+    }
+}
+
 /// One epoch of the tutorial on the shipped MNIST: 48,000 training samples in batches of 64,
 /// then validation on the other 12,000.
 fn epoch(c: &mut Criterion) {
@@ -201,5 +279,5 @@ fn predict(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, train_step, adam_step, matmul_only, gemm_only, epoch, predict);
+criterion_group!(benches, train_step, adam_step, matmul_only, gemm_only, gemm_crate_only, epoch, predict);
 criterion_main!(benches);
