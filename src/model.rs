@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use ndarray::{ArrayD, ArrayViewD, Axis};
+use ndarray::{ArrayD, ArrayViewD, Axis, Dimension, IxDyn};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
@@ -271,7 +271,10 @@ impl<F: Float> Sequential<F> {
     fn forward_layers(&mut self, count: usize, mode: Mode) -> Result<()> {
         for (i, layer) in self.layers.iter_mut().enumerate().take(count) {
             let (done, rest) = self.activations.split_at_mut(i + 1);
-            layer.forward(done[i].view(), &mut rest[0], mode)?;
+            match layer.reshaped(done[i].shape()) {
+                Some(shape) => pass_on(&mut done[i], &mut rest[0], &shape?),
+                None => layer.forward(done[i].view(), &mut rest[0], mode)?,
+            }
         }
         Ok(())
     }
@@ -301,10 +304,14 @@ impl<F: Float> Sequential<F> {
             let grad_input = if i > stop || input_grad { Some(&mut lower[i]) } else { None };
             let (input, output) = (self.activations[i].view(), self.activations[i + 1].view());
             let layer = &mut self.layers[i];
-            if overwrite {
-                layer.backward_overwrite(input, output, upper[0].view(), grad_input)?;
-            } else {
-                layer.backward(input, output, upper[0].view(), grad_input)?;
+            match grad_input {
+                Some(grad_input) if layer.reshaped(input.shape()).is_some() => {
+                    pass_on(&mut upper[0], grad_input, &input.raw_dim());
+                }
+                grad_input if overwrite => {
+                    layer.backward_overwrite(input, output, upper[0].view(), grad_input)?;
+                }
+                grad_input => layer.backward(input, output, upper[0].view(), grad_input)?,
             }
         }
         Ok(())
@@ -706,6 +713,15 @@ fn epoch_rng(seed: u64, epoch: usize) -> StdRng {
 
 fn empty<F: Float>() -> ArrayD<F> {
     ArrayD::zeros(vec![0])
+}
+
+/// Moves the contents of `from` into `to` under `shape` (a reshaping layer's output, or its
+/// input gradient), without copying: the buffers trade places, and `from` keeps its shape.
+fn pass_on<F: Float>(from: &mut ArrayD<F>, to: &mut ArrayD<F>, shape: &IxDyn) {
+    let from_shape = from.raw_dim();
+    std::mem::swap(from, to);
+    resize(to, shape.slice());
+    resize(from, from_shape.slice());
 }
 
 impl<F: Float> Layer<F> for Sequential<F> {

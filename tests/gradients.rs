@@ -61,6 +61,21 @@ fn flatten_passes_gradients_through_unchanged() {
     assert_passes(check_layer(&mut Flatten::new(), &x, &GradCheck::default()).unwrap(), 24);
 }
 
+// Inside a Sequential, Flatten moves its buffer on instead of running: checked as a layer, so
+// the input gradient goes back through the moved gradient buffer as well.
+#[test]
+fn a_sequential_with_flatten_between_layers_passes_gradients_to_its_input() {
+    let mut rng = StdRng::seed_from_u64(3);
+    let mut model = Sequential::<f64>::new()
+        .add(ReLU::new())
+        .add(Flatten::new())
+        .add(Dense::new(12, 4, &mut rng).unwrap())
+        .add(Flatten::new())
+        .add(Dense::new(4, 2, &mut rng).unwrap());
+    let x = spread(&[2, 3, 4], -1.0, 1.0, 0.05);
+    assert_passes(check_layer(&mut model, &x, &GradCheck::default()).unwrap(), 24 + 48 + 4 + 8 + 2);
+}
+
 #[test]
 fn fused_loss_gradient_with_class_targets() {
     let z = spread(&[4, 5], -3.0, 3.0, 0.0).into_dimensionality().unwrap();

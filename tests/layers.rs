@@ -87,3 +87,13 @@ fn dense_backward_adds_into_gradients_and_backward_overwrite_replaces_them() {
     assert_eq!(dense.weight().grad, array![[2.0, -2.0], [4.0, -4.0]].into_dyn());
     assert_eq!(dense.bias().grad, array![2.0, -2.0].into_dyn());
 }
+
+#[test]
+fn resize_to_a_shape_of_the_same_size_keeps_the_buffer() {
+    let mut buffer = ArrayD::<f32>::zeros(vec![64, 28, 28]);
+    let memory = buffer.as_ptr();
+    ferronet::layers::resize(&mut buffer, &[64, 784]);
+    assert_eq!((buffer.shape(), buffer.as_ptr()), (&[64, 784][..], memory));
+    ferronet::layers::resize(&mut buffer, &[10, 784]);
+    assert_eq!(buffer.shape(), &[10, 784]);
+}

@@ -1,6 +1,6 @@
 //! [`Flatten`]: `[batch, d1, d2, ...]` to `[batch, d1 * d2 * ...]`.
 
-use ndarray::{ArrayD, ArrayViewD};
+use ndarray::{ArrayD, ArrayViewD, Dimension, IxDyn};
 
 use super::{Layer, Mode, Param, resize};
 use crate::error::{Error, Result};
@@ -39,14 +39,14 @@ impl<F: Float> Layer<F> for Flatten {
     }
 
     fn forward(&mut self, input: ArrayViewD<F>, output: &mut ArrayD<F>, _mode: Mode) -> Result<()> {
-        let Some((&batch, rest)) = input.shape().split_first() else {
-            return Err(Error::shape("flatten input needs a batch axis", &[0], &[]));
-        };
-        // No overflow: ndarray keeps the product of an array's non-zero axes within isize::MAX,
-        // so every partial product is within it too (or 0 once a 0 axis is met).
-        resize(output, &[batch, rest.iter().product()]);
+        let shape = flattened(input.shape())?;
+        resize(output, shape.slice());
         copy_in_order(input, output);
         Ok(())
+    }
+
+    fn reshaped(&self, input_shape: &[usize]) -> Option<Result<IxDyn>> {
+        Some(flattened(input_shape))
     }
 
     fn backward(
@@ -67,6 +67,16 @@ impl<F: Float> Layer<F> for Flatten {
     }
 
     fn visit_params(&mut self, _visit: &mut dyn FnMut(&mut Param<F>)) {}
+}
+
+/// `[batch, d1 * d2 * ...]` for an input of `[batch, d1, d2, ...]`.
+fn flattened(input_shape: &[usize]) -> Result<IxDyn> {
+    let Some((&batch, rest)) = input_shape.split_first() else {
+        return Err(Error::shape("flatten input needs a batch axis", &[0], &[]));
+    };
+    // No overflow: ndarray keeps the product of an array's non-zero axes within isize::MAX,
+    // so every partial product is within it too (or 0 once a 0 axis is met).
+    Ok(IxDyn(&[batch, rest.iter().product()]))
 }
 
 /// Copies `from` into `to` element by element in row-major order (the shapes may differ,
