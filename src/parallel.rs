@@ -50,15 +50,22 @@ struct Job(*const (dyn Fn(usize) + Sync));
 /// The pool. Handing out a job and reporting it done take a few atomic operations while the
 /// threads are awake (they spin for a while between jobs); the mutex and condition variables
 /// are only for waking a thread that has gone to sleep.
+///
+/// A job is cut into parts that threads claim one at a time, the caller first. A part is the
+/// same computation whichever thread runs it, so when a worker is late (descheduled on a busy
+/// machine) the caller claims its part and runs it instead of waiting.
 struct Pool {
     /// The current job. Written by [`run`] only when no worker can be reading it: before it
-    /// announces a new generation, after every worker of the last one has finished.
+    /// opens the claims on a new generation, after every part of the last one has finished.
     job: UnsafeCell<Option<Job>>,
-    /// `generation << 8 | workers`: which job this is (a worker runs each generation once)
-    /// and how many workers take part, in one word so that a worker reads a matching pair.
+    /// `generation << 8 | parts`: which job this is (workers wake when it changes) and how
+    /// many parts it has, in one word so that a worker reads a matching pair.
     announced: AtomicU64,
-    /// Workers of the current generation still running.
-    remaining: AtomicUsize,
+    /// `generation << 16 | next part`: the claims on the current job's parts. A claim names
+    /// its generation, so a worker that arrives after its job is over claims nothing.
+    claims: AtomicU64,
+    /// Parts of the current job that have finished.
+    finished: AtomicUsize,
     /// Workers asleep on `start`, or about to be.
     sleepers: AtomicUsize,
     /// Whether the caller of [`run`] is asleep on `done`, or about to be.
@@ -77,6 +84,9 @@ unsafe impl Sync for Pool {}
 /// How many workers the pool started (it may be fewer than asked if spawning failed).
 static WORKERS: AtomicUsize = AtomicUsize::new(0);
 
+/// How many workers are running their loop.
+static STARTED: AtomicUsize = AtomicUsize::new(0);
+
 /// The pool, started on first use with one worker per core beyond the caller's.
 fn pool() -> &'static Pool {
     static POOL: OnceLock<&'static Pool> = OnceLock::new();
@@ -84,7 +94,8 @@ fn pool() -> &'static Pool {
         let pool: &'static Pool = Box::leak(Box::new(Pool {
             job: UnsafeCell::new(None),
             announced: AtomicU64::new(0),
-            remaining: AtomicUsize::new(0),
+            claims: AtomicU64::new(0),
+            finished: AtomicUsize::new(0),
             sleepers: AtomicUsize::new(0),
             caller_asleep: AtomicBool::new(false),
             sleep: Mutex::new(()),
@@ -94,14 +105,18 @@ fn pool() -> &'static Pool {
         }));
         let mut workers = 0;
         for index in 1..cores() {
-            let spawned = std::thread::Builder::new()
-                .name(format!("ferronet-{index}"))
-                .spawn(move || work(pool, index));
+            let spawned =
+                std::thread::Builder::new().name(format!("ferronet-{index}")).spawn(move || work(pool));
             // A pool with fewer workers still runs every job, with fewer parts.
             if spawned.is_err() {
                 break;
             }
             workers += 1;
+        }
+        // A thread allocates as it starts; waiting for the workers here keeps that inside
+        // the first parallel call instead of letting it land in some later one.
+        while STARTED.load(Ordering::Acquire) < workers {
+            std::thread::yield_now();
         }
         WORKERS.store(workers, Ordering::Relaxed);
         pool
@@ -114,26 +129,37 @@ const SPINS: u32 = 1 << 16;
 
 /// Spins until `ready` holds or the spin budget runs out; returns whether it holds.
 fn spin_until(ready: impl Fn() -> bool) -> bool {
-    for _ in 0..SPINS {
+    for spin in 0..SPINS {
         if ready() {
             return true;
         }
-        std::hint::spin_loop();
+        // On a machine busier than its cores, the thread being waited for may be waiting for
+        // a core: offer this one now and then.
+        if spin % YIELD_EVERY == YIELD_EVERY - 1 {
+            std::thread::yield_now();
+        } else {
+            std::hint::spin_loop();
+        }
     }
     ready()
 }
+
+/// Spins between offers of the core in [`spin_until`]: rare enough to cost nothing on an idle
+/// machine (a system call every ~20 microseconds of spinning).
+const YIELD_EVERY: u32 = 1 << 9;
 
 fn lock(mutex: &Mutex<()>) -> MutexGuard<'_, ()> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// A worker's loop: wait for a new generation, run it if asked to take part, report it done.
+/// A worker's loop: wait for a new generation, then claim and run its parts while any are left.
 ///
 /// The sleeping paths pair a `SeqCst` store of one side with a `SeqCst` load of the other
-/// (`announced` / `sleepers`, `remaining` / `caller_asleep`), so at least one of the two
+/// (`announced` / `sleepers`, `finished` / `caller_asleep`), so at least one of the two
 /// threads sees the other's change, and the one that must wake the other takes `sleep`
 /// first, which the sleeper holds until it is waiting: no wake-up is lost.
-fn work(pool: &'static Pool, index: usize) {
+fn work(pool: &'static Pool) {
+    STARTED.fetch_add(1, Ordering::Release);
     let mut seen = 0;
     loop {
         let fresh = |announced: u64| announced >> 8 != seen;
@@ -147,19 +173,49 @@ fn work(pool: &'static Pool, index: usize) {
         }
         let announced = pool.announced.load(Ordering::Acquire);
         seen = announced >> 8;
-        if index as u64 > announced & 0xff {
-            continue; // not asked to take part in this one
+        run_parts(pool, seen, (announced & 0xff) as usize);
+    }
+}
+
+/// Claims the parts of job `generation` that are left, one at a time, and runs them; returns
+/// when none is left (or the job is already over).
+fn run_parts(pool: &Pool, generation: u64, parts: usize) {
+    loop {
+        let claims = pool.claims.load(Ordering::Acquire);
+        let part = (claims & 0xffff) as usize;
+        if claims >> 16 != generation || part >= parts {
+            return;
         }
-        // SAFETY: this generation's job was written before it was announced (the Acquire
-        // above sees it), and `run` neither rewrites it nor returns (ending the closure's
-        // borrow) before this worker has counted itself out of `remaining`.
-        if let Some(Job(job)) = unsafe { *pool.job.get() } {
-            unsafe { (*job)(index) };
+        let claimed =
+            pool.claims.compare_exchange_weak(claims, claims + 1, Ordering::AcqRel, Ordering::Acquire);
+        if claimed.is_ok() {
+            // SAFETY: the job was written before the claims of its generation were opened
+            // (the Acquire above sees it), and `run` neither rewrites it nor returns (ending
+            // the closure's borrow) before this part is counted in `finished`.
+            unsafe { run_part(pool, part) };
+            finish_part(pool, parts);
         }
-        if pool.remaining.fetch_sub(1, Ordering::SeqCst) == 1 && pool.caller_asleep.load(Ordering::SeqCst) {
-            let _guard = lock(&pool.sleep);
-            pool.done.notify_all();
-        }
+    }
+}
+
+/// Runs part `part` of the current job.
+///
+/// # Safety
+/// The caller holds a claim on `part` of the current job, not yet counted as finished.
+unsafe fn run_part(pool: &Pool, part: usize) {
+    // SAFETY: forwarded: the job stays written and alive while a claim on it is unfinished.
+    if let Some(Job(job)) = unsafe { *pool.job.get() } {
+        unsafe { (*job)(part) };
+    }
+}
+
+/// Counts one part of the current job as finished, waking the caller if it was the last and
+/// the caller sleeps.
+fn finish_part(pool: &Pool, parts: usize) {
+    if pool.finished.fetch_add(1, Ordering::SeqCst) + 1 == parts && pool.caller_asleep.load(Ordering::SeqCst)
+    {
+        let _guard = lock(&pool.sleep);
+        pool.done.notify_all();
     }
 }
 
@@ -183,25 +239,32 @@ pub(crate) fn run(parts: usize, job: &(dyn Fn(usize) + Sync)) {
     }
     let pool = pool();
     let _one_at_a_time = lock(&pool.busy);
-    let workers = (parts - 1).min(0xff);
-    // SAFETY (of the erased lifetime): this function does not return before `remaining` is
-    // back to 0, that is before every worker has finished calling the job.
+    let parts = parts.min(0xff);
+    // SAFETY (of the erased lifetime): this function does not return before every part has
+    // finished, that is before any thread is done calling the job.
     let erased: *const (dyn Fn(usize) + Sync + 'static) = unsafe { std::mem::transmute(job) };
-    // SAFETY: the last generation's workers are all done (`remaining` was 0 when it
-    // returned), and the next generation is not announced yet: no worker reads `job` now.
+    // SAFETY: every part of the last job has finished and the claims on the next are not
+    // open yet: no thread reads `job` now.
     unsafe { *pool.job.get() = Some(Job(erased)) };
-    pool.remaining.store(workers, Ordering::SeqCst);
+    pool.finished.store(0, Ordering::SeqCst);
     let generation = (pool.announced.load(Ordering::Relaxed) >> 8) + 1;
-    pool.announced.store(generation << 8 | workers as u64, Ordering::SeqCst);
+    // Part 0 is the caller's from the start, so that each thread usually runs the same share
+    // of every job, step after step, and finds its data in its own cache.
+    pool.claims.store(generation << 16 | 1, Ordering::Release);
+    pool.announced.store(generation << 8 | parts as u64, Ordering::SeqCst);
     if pool.sleepers.load(Ordering::SeqCst) > 0 {
         let _guard = lock(&pool.sleep);
         pool.start.notify_all();
     }
-    job(0);
-    if !spin_until(|| pool.remaining.load(Ordering::Acquire) == 0) {
+    // SAFETY: part 0 was claimed for the caller above and is not finished.
+    unsafe { run_part(pool, 0) };
+    finish_part(pool, parts);
+    // Parts no worker has claimed yet (a worker late or asleep) are run here.
+    run_parts(pool, generation, parts);
+    if !spin_until(|| pool.finished.load(Ordering::Acquire) == parts) {
         let mut guard = lock(&pool.sleep);
         pool.caller_asleep.store(true, Ordering::SeqCst);
-        while pool.remaining.load(Ordering::SeqCst) > 0 {
+        while pool.finished.load(Ordering::SeqCst) < parts {
             guard = pool.done.wait(guard).unwrap_or_else(|e| e.into_inner());
         }
         pool.caller_asleep.store(false, Ordering::SeqCst);

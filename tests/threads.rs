@@ -12,6 +12,11 @@ use ferronet::{FitConfig, Sequential};
 
 fn train_on(threads: usize) -> (Vec<f32>, f64) {
     set_threads(threads);
+    train()
+}
+
+/// Trains the tutorial network for one epoch on 3,000 MNIST images with the current threads.
+fn train() -> (Vec<f32>, f64) {
     let mnist = Mnist::load("data/mnist").unwrap();
     let x = mnist.train_images.select(0..3_000).unwrap();
     let y = Targets::classes(&mnist.train_labels[..3_000], 10).unwrap();
@@ -30,4 +35,21 @@ fn one_thread_and_two_threads_train_to_the_same_bits() {
     assert_eq!(one.len(), 109_386);
     assert!(one.iter().zip(&two).all(|(a, b)| a.to_bits() == b.to_bits()), "weights differ");
     assert_eq!(loss_one.to_bits(), loss_two.to_bits());
+}
+
+// Two models trained at once from two threads share the pool: their jobs take turns, and
+// each thread's parts are claimed by whichever thread is free, so the bits must still match.
+#[test]
+fn two_trainings_at_once_give_the_bits_of_one_alone() {
+    let (alone, loss_alone) = train_on(2);
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(train);
+        let b = s.spawn(train);
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    set_threads(0);
+    for (weights, loss) in [a, b] {
+        assert!(alone.iter().zip(&weights).all(|(x, y)| x.to_bits() == y.to_bits()), "weights differ");
+        assert_eq!(loss.to_bits(), loss_alone.to_bits());
+    }
 }
