@@ -57,7 +57,10 @@ pub enum Error {
     /// Training produced a loss or gradient that is NaN or infinite, and
     /// [`Sequential::fit`](crate::Sequential::fit) stopped before the optimizer step that would
     /// have used it: the model (and the optimizer's state) are as they were after the previous
-    /// step, and `history` holds the epochs completed before this one.
+    /// step, and `history` holds the epochs completed before this one. A validation loss that
+    /// is not finite stops training the same way at the end of its epoch (`step` is then the
+    /// epoch's last). When a weight was already not finite (an earlier update overflowed,
+    /// usually from too large a learning rate), `what` names it too.
     ///
     /// ```no_run
     /// # use ferronet::{Error, FitConfig, Sequential, Tensor, data::Targets, loss::SoftmaxCrossEntropy, optim::{Adam, AdamConfig}};
@@ -137,10 +140,9 @@ impl fmt::Display for Error {
             Error::Config { name, value, expected } => {
                 write!(f, "invalid {name}: expected {expected}, received {name}={value}")
             }
-            Error::NonFinite { what, epoch, step, .. } => write!(
-                f,
-                "{what} is not finite at epoch {epoch}, step {step}; training stopped and the model keeps the last finite weights"
-            ),
+            Error::NonFinite { what, epoch, step, .. } => {
+                write!(f, "{what} is not finite at epoch {epoch}, step {step}; training stopped there")
+            }
             Error::OptimizerState(reason) => write!(f, "optimizer state: {reason}"),
             Error::Safetensors { path, reason } => {
                 write!(f, "{}: not a valid safetensors file: {reason}", path.display())

@@ -343,13 +343,15 @@ impl<F: Float> Sequential<F> {
     /// [`Sequential::fit`] is where non-finite values stop training.
     ///
     /// # Errors
-    /// [`Error::Shape`] when the inputs or targets do not fit.
+    /// [`Error::Shape`] when the inputs or targets do not fit; [`Error::Data`] for a batch
+    /// without samples or a model without layers.
     pub fn backprop(
         &mut self,
         inputs: ArrayViewD<F>,
         targets: TargetBatch<F>,
         loss: &dyn Loss<F>,
     ) -> Result<F> {
+        self.check_batch(&inputs)?;
         self.set_input(inputs);
         self.gradients_for_batch(targets, loss).map(|(batch_loss, _)| batch_loss)
     }
@@ -376,23 +378,42 @@ impl<F: Float> Sequential<F> {
     /// The mean loss on one batch, through the same path as training but without gradients.
     ///
     /// # Errors
-    /// [`Error::Shape`] when the inputs or targets do not fit.
+    /// [`Error::Shape`] when the inputs or targets do not fit; [`Error::Data`] for a batch
+    /// without samples or a model without layers.
     pub fn batch_loss(
         &mut self,
         inputs: ArrayViewD<F>,
         targets: TargetBatch<F>,
         loss: &dyn Loss<F>,
     ) -> Result<F> {
+        self.check_batch(&inputs)?;
         self.set_input(inputs);
         let count = self.layers_before(loss);
         self.forward_layers(count, Mode::Train)?;
         loss.loss(view2(self.activations[count].view(), "model output")?, targets, None)
     }
 
-    fn check_data<X: Features<F> + ?Sized>(&self, x: &X, y: &Targets<F>) -> Result<()> {
+    fn check_layers(&self) -> Result<()> {
         if self.layers.is_empty() {
             return Err(Error::Data("the model has no layers".into()));
         }
+        Ok(())
+    }
+
+    /// Refuses a batch without samples: its mean loss would be 0 and its step would still move
+    /// the weights (through Adam's moments).
+    fn check_batch(&self, inputs: &ArrayViewD<F>) -> Result<()> {
+        self.check_layers()?;
+        match inputs.shape().first() {
+            Some(0) | None => {
+                Err(Error::Data(format!("the batch holds no samples (shape {:?})", inputs.shape())))
+            }
+            Some(_) => Ok(()),
+        }
+    }
+
+    fn check_data<X: Features<F> + ?Sized>(&self, x: &X, y: &Targets<F>) -> Result<()> {
+        self.check_layers()?;
         if x.is_empty() {
             return Err(Error::Data("there are no samples".into()));
         }
@@ -433,6 +454,29 @@ impl<F: Float> Sequential<F> {
             }
         });
         culprit
+    }
+
+    /// The first parameter, in visiting order, whose value is not finite: after the NaN guard
+    /// has fired, it tells a poisoned model (an earlier update overflowed) from poisoned data.
+    fn first_non_finite_weight(&mut self) -> Option<String> {
+        let mut culprit = None;
+        self.visit_params(&mut |p| {
+            if culprit.is_none() && !all_finite(&p.value) {
+                culprit = Some(p.name.clone());
+            }
+        });
+        culprit
+    }
+
+    /// The NaN guard's error: `what` was not finite at this epoch and step.
+    fn non_finite(&mut self, what: String, epoch: usize, step: usize, history: History) -> Error {
+        let what = match self.first_non_finite_weight() {
+            Some(weight) => {
+                format!("{what}, with {weight} already not finite (an earlier update overflowed)")
+            }
+            None => what,
+        };
+        Error::NonFinite { what, epoch, step, history }
     }
 
     /// Trains the model; see [`Sequential::fit_with`].
@@ -527,7 +571,7 @@ impl<F: Float> Sequential<F> {
                 let (batch_loss, batch_correct) = self.gradients_for_batch(targets, loss)?;
                 // The NaN guard: checked before the optimizer step, so the weights stay finite.
                 if let Some(what) = self.first_non_finite(batch_loss) {
-                    return Err(Error::NonFinite { what, epoch, step: step + 1, history });
+                    return Err(self.non_finite(what, epoch, step + 1, history));
                 }
                 optimizer.step(self)?;
                 loss_sum += batch_loss.to_f64() * indices.len() as f64;
@@ -556,6 +600,14 @@ impl<F: Float> Sequential<F> {
             } else {
                 Some(self.evaluate_indices(x, y, &validation, loss, config.batch_size)?)
             };
+            if let Some(v) = validated.filter(|v| !v.loss.is_finite()) {
+                return Err(self.non_finite(
+                    format!("the validation loss ({})", v.loss),
+                    epoch,
+                    steps,
+                    history,
+                ));
+            }
             let log = EpochLog {
                 epoch,
                 epochs: config.epochs,
@@ -594,7 +646,18 @@ impl<F: Float> Sequential<F> {
         check_batch_size(batch_size)?;
         self.check_data(x, y)?;
         let all: Vec<usize> = (0..x.len()).collect();
-        self.evaluate_indices(x, y, &all, loss, batch_size)
+        let evaluation = self.evaluate_indices(x, y, &all, loss, batch_size)?;
+        if !evaluation.loss.is_finite() {
+            let weights = match self.first_non_finite_weight() {
+                Some(weight) => format!("the weight {weight} is"),
+                None => "the inputs are".to_string(),
+            };
+            return Err(Error::Data(format!(
+                "the loss is not finite ({}): {weights} not all finite",
+                evaluation.loss
+            )));
+        }
+        Ok(evaluation)
     }
 
     fn evaluate_indices<X: Features<F> + ?Sized>(
@@ -636,6 +699,7 @@ impl<F: Float> Sequential<F> {
     /// of another size).
     pub fn predict<X: Features<F> + ?Sized>(&mut self, x: &X, batch_size: usize) -> Result<Tensor<F>> {
         check_batch_size(batch_size)?;
+        self.check_layers()?;
         if x.is_empty() {
             return Err(Error::Data("there are no samples to predict".into()));
         }

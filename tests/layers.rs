@@ -97,3 +97,13 @@ fn resize_to_a_shape_of_the_same_size_keeps_the_buffer() {
     ferronet::layers::resize(&mut buffer, &[10, 784]);
     assert_eq!(buffer.shape(), &[10, 784]);
 }
+
+// PyTorch's relu keeps NaN; sending it to 0 would hide bad data from the NaN guard.
+#[test]
+fn relu_of_nan_is_nan() {
+    let x = array![[f32::NAN, -1.0, 1.0]].into_dyn();
+    let mut y = ArrayD::zeros(vec![0]);
+    ReLU::new().forward(x.view(), &mut y, Mode::Infer).unwrap();
+    assert!(y[[0, 0]].is_nan());
+    assert_eq!((y[[0, 1]], y[[0, 2]]), (0.0, 1.0));
+}

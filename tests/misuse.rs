@@ -471,3 +471,64 @@ fn predict_through_a_layer_without_a_batch_axis_is_a_shape_error() {
     let error = Sequential::new().add(sum_all).predict(&x, 3).unwrap_err();
     assert_eq!(error.to_string(), "model output needs a batch axis: expected shape [3], found []");
 }
+
+#[test]
+fn predict_with_a_model_without_layers_is_an_error() {
+    let (x, _) = data(4);
+    let error = Sequential::<f64>::new().predict(&x, 2).unwrap_err();
+    assert_eq!(error.to_string(), "data set: the model has no layers");
+}
+
+#[test]
+fn train_on_batch_with_no_samples_is_an_error_and_leaves_the_weights_alone() {
+    let mut model = small_model(0);
+    let mut optimizer = adam();
+    let (x, _) = data(2);
+    model
+        .train_on_batch(x.view(), TargetBatch::Classes(&[0, 1]), &SoftmaxCrossEntropy, &mut optimizer)
+        .unwrap();
+    let before = weights(&mut model);
+    let empty = Tensor::<f64>::from_shape_vec(&[0, 3], vec![]).unwrap();
+    let error = model
+        .train_on_batch(empty.view(), TargetBatch::Classes(&[]), &SoftmaxCrossEntropy, &mut optimizer)
+        .unwrap_err();
+    assert_eq!(error.to_string(), "data set: the batch holds no samples (shape [0, 3])");
+    assert_eq!(weights(&mut model), before);
+}
+
+#[test]
+fn a_negative_target_probability_is_an_error_naming_it() {
+    let (x, _) = data(2);
+    let y = Targets::Probabilities(array![[0.5, 0.5], [-5.0, 3.0]]);
+    let error = fit_error(&mut small_model(0), &x, &y, &FitConfig::default());
+    assert_eq!(error, "data set: targets: target -5.0 at [1, 0] is not a probability (a finite number >= 0)");
+}
+
+#[test]
+fn a_nan_target_probability_in_a_batch_is_an_error_naming_it() {
+    let (x, _) = data(2);
+    let targets = array![[0.5, f64::NAN], [0.0, 1.0]];
+    let error = small_model(0)
+        .train_on_batch(
+            x.view(),
+            TargetBatch::Probabilities(targets.view()),
+            &SoftmaxCrossEntropy,
+            &mut adam(),
+        )
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "data set: softmax_cross_entropy: target NaN at [0, 1] is not a probability (a finite number >= 0)"
+    );
+}
+
+#[test]
+fn sgd_refuses_a_learning_rate_that_overflows_f32() {
+    use ferronet::optim::{Sgd, SgdConfig};
+    let error = Sgd::<f32>::new(SgdConfig::default().with_lr(1e39)).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!("invalid lr: expected a number that is finite in the element type, received lr={}", 1e39)
+    );
+    assert!(Sgd::<f64>::new(SgdConfig::default().with_lr(1e39)).is_ok());
+}

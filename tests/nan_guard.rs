@@ -39,12 +39,11 @@ fn non_finite(result: Result<History>) -> (String, usize, usize, History) {
 
 #[test]
 fn a_nan_input_stops_training_at_the_step_that_sees_it() {
-    // ReLU sends NaN to 0 (NaN > 0 is false), so the loss stays finite; the first layer's weight
-    // gradient x^T g multiplies the NaN in, and the gradient check catches it.
+    // ReLU keeps NaN (as PyTorch does), so the NaN reaches the loss.
     let (x, y) = six_samples(Some((4, f64::NAN)));
     let result = small_model(7).fit(&x, &y, &SoftmaxCrossEntropy, &mut adam(), &in_order());
     let (what, epoch, step, history) = non_finite(result);
-    assert_eq!((what.as_str(), epoch, step), ("the gradient of dense_1.weight", 1, 3));
+    assert_eq!((what.as_str(), epoch, step), ("the loss (NaN)", 1, 3));
     assert!(history.epochs.is_empty());
 }
 
@@ -52,10 +51,7 @@ fn a_nan_input_stops_training_at_the_step_that_sees_it() {
 fn the_error_message_names_what_the_epoch_and_the_step() {
     let (x, y) = six_samples(Some((2, f64::INFINITY)));
     let error = small_model(7).fit(&x, &y, &SoftmaxCrossEntropy, &mut adam(), &in_order()).unwrap_err();
-    assert_eq!(
-        error.to_string(),
-        "the loss (NaN) is not finite at epoch 1, step 2; training stopped and the model keeps the last finite weights"
-    );
+    assert_eq!(error.to_string(), "the loss (NaN) is not finite at epoch 1, step 2; training stopped there");
 }
 
 #[test]
@@ -212,4 +208,35 @@ fn training_that_stays_finite_is_not_stopped() {
     let history =
         small_model(7).fit(&x, &y, &SoftmaxCrossEntropy, &mut adam(), &in_order().with_epochs(3)).unwrap();
     assert_eq!(history.epochs.len(), 3);
+}
+
+#[test]
+fn a_nan_in_the_validation_samples_stops_training_at_the_end_of_the_first_epoch() {
+    // The last 2 of 6 samples (a split of 1/3) are for validation; sample 5 holds the NaN.
+    let (x, y) = six_samples(Some((5, f64::NAN)));
+    let config = in_order().with_validation_split(1.0 / 3.0);
+    let (what, epoch, step, history) =
+        non_finite(small_model(7).fit(&x, &y, &SoftmaxCrossEntropy, &mut adam(), &config));
+    assert_eq!((what.as_str(), epoch, step), ("the validation loss (NaN)", 1, 2));
+    assert!(history.epochs.is_empty());
+}
+
+#[test]
+fn a_weight_made_nan_by_an_earlier_update_is_named_with_the_loss() {
+    let (x, y) = six_samples(None);
+    let mut model = small_model(7);
+    model.visit_params(&mut |p| {
+        if p.name == "dense_2.weight" {
+            p.value[[0, 0]] = f64::INFINITY;
+        }
+    });
+    let (what, ..) = non_finite(model.fit(&x, &y, &SoftmaxCrossEntropy, &mut adam(), &in_order()));
+    assert_eq!(what, "the loss (NaN), with dense_2.weight already not finite (an earlier update overflowed)");
+}
+
+#[test]
+fn evaluate_on_an_input_holding_nan_is_an_error_not_a_number() {
+    let (x, y) = six_samples(Some((1, f64::NAN)));
+    let error = small_model(7).evaluate(&x, &y, &SoftmaxCrossEntropy, 2).unwrap_err();
+    assert_eq!(error.to_string(), "data set: the loss is not finite (NaN): the inputs are not all finite");
 }

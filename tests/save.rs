@@ -521,3 +521,15 @@ fn a_trained_model_predicts_the_same_after_a_reload() {
     let mut loaded = Sequential::<f32>::load(&path).unwrap();
     assert_eq!(loaded.predict(&x, 3).unwrap(), model.predict(&x, 3).unwrap());
 }
+
+#[test]
+fn saving_a_model_without_layers_is_an_error_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("empty.safetensors");
+    let error = Sequential::<f32>::new().save(&path).unwrap_err();
+    assert!(
+        error.to_string().ends_with("empty.safetensors: the model has no layers; nothing was saved"),
+        "{error}"
+    );
+    assert!(!path.exists());
+}

@@ -265,17 +265,18 @@ impl<F: Float> Targets<F> {
         }
     }
 
-    /// Checks that every class index is below the number of classes. Probability rows have no
-    /// index to check. [`Sequential::fit`](crate::Sequential::fit) calls it before training, so
-    /// targets built directly as [`Targets::Classes`] are checked as those from
-    /// [`Targets::classes`] are.
+    /// Checks that every class index is below the number of classes, or that every target
+    /// probability is a finite number `>= 0`. [`Sequential::fit`](crate::Sequential::fit) and
+    /// [`Sequential::evaluate`](crate::Sequential::evaluate) call it first, so targets built
+    /// directly as [`Targets::Classes`] are checked as those from [`Targets::classes`] are.
     ///
     /// # Errors
-    /// [`Error::Data`] naming the first label out of range, its index and the number of classes.
+    /// [`Error::Data`] naming the first label out of range, its index and the number of classes,
+    /// or the first target that is negative, NaN or infinite, and where it is.
     pub fn check_labels(&self) -> Result<()> {
         match self {
             Targets::Classes { labels, classes } => check_labels(labels.iter().copied(), *classes),
-            Targets::Probabilities(_) => Ok(()),
+            Targets::Probabilities(rows) => crate::loss::check_probabilities(rows.view(), "targets"),
         }
     }
 

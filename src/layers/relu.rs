@@ -9,6 +9,8 @@ use crate::tensor::Float;
 /// The rectified linear unit, `y = max(x, 0)`, element-wise.
 ///
 /// Its derivative is taken as 0 at exactly 0, as in PyTorch and Keras: `dx = dy * (x > 0)`.
+/// A NaN input gives a NaN output, as in PyTorch, so that bad data surfaces as a non-finite loss
+/// instead of being silently zeroed.
 ///
 /// # Shapes
 /// Any shape; the output has the input's shape.
@@ -41,7 +43,9 @@ impl<F: Float> Layer<F> for ReLU {
 
     fn forward(&mut self, input: ArrayViewD<F>, output: &mut ArrayD<F>, _mode: Mode) -> Result<()> {
         resize(output, input.shape());
-        Zip::from(output).and(&input).for_each(|y, &x| *y = if x > F::zero() { x } else { F::zero() });
+        // `x <= 0` rather than `x > 0`: a NaN fails both tests, and must come out as NaN (as in
+        // PyTorch) so that a NaN in the data reaches the loss and the NaN guard.
+        Zip::from(output).and(&input).for_each(|y, &x| *y = if x <= F::zero() { F::zero() } else { x });
         Ok(())
     }
 
@@ -58,7 +62,7 @@ impl<F: Float> Layer<F> for ReLU {
         if let Some(grad_input) = grad_input {
             resize(grad_input, input.shape());
             Zip::from(grad_input).and(&input).and(&grad_output).for_each(|dx, &x, &dy| {
-                *dx = if x > F::zero() { dy } else { F::zero() };
+                *dx = if x <= F::zero() { F::zero() } else { dy };
             });
         }
         Ok(())

@@ -37,7 +37,8 @@ impl<F: Float> TargetBatch<'_, F> {
     /// Checks that the targets fit predictions of shape `[rows, width]`.
     ///
     /// # Errors
-    /// [`Error::Shape`] when the counts or widths differ, [`Error::Data`] for a class index `>= width`.
+    /// [`Error::Shape`] when the counts or widths differ, [`Error::Data`] for a class index `>= width`
+    /// or a target probability that is negative, NaN or infinite.
     pub fn check(&self, rows: usize, width: usize, context: &str) -> Result<()> {
         match self {
             TargetBatch::Classes(labels) => {
@@ -62,6 +63,7 @@ impl<F: Float> TargetBatch<'_, F> {
                         p.shape(),
                     ));
                 }
+                check_probabilities(*p, context)?;
             }
         }
         Ok(())
@@ -202,4 +204,19 @@ pub(crate) fn classes_error(loss: &str, classes: usize, width: usize) -> Error {
         &[width],
         &[classes],
     )
+}
+
+/// Checks that every target probability is a finite number `>= 0`: a negative target makes
+/// cross-entropy negative, and a NaN would surface only later as a non-finite loss.
+///
+/// # Errors
+/// [`Error::Data`] naming the first bad target and where it is.
+pub(crate) fn check_probabilities<F: Float>(targets: ArrayView2<F>, context: &str) -> Result<()> {
+    let bad = targets.indexed_iter().find(|(_, y)| !(y.is_finite() && **y >= F::zero()));
+    match bad {
+        Some(((i, j), y)) => Err(Error::Data(format!(
+            "{context}: target {y:?} at [{i}, {j}] is not a probability (a finite number >= 0)"
+        ))),
+        None => Ok(()),
+    }
 }

@@ -135,10 +135,16 @@ impl<F: Float> Sgd<F> {
     /// An SGD optimizer with no state yet.
     ///
     /// # Errors
-    /// [`Error::Config`] for a learning rate that is not finite and positive, a momentum outside
+    /// [`Error::Config`] for a learning rate that is not finite and positive (in the element type too), a momentum outside
     /// `[0, 1)`, a dampening outside `[0, 1]`, or Nesterov without momentum or with dampening.
     pub fn new(config: SgdConfig) -> Result<Self> {
         config.validate()?;
+        check_hyper(
+            "lr",
+            config.lr,
+            |lr| F::from_f64(lr).is_finite(),
+            "a number that is finite in the element type",
+        )?;
         Ok(Sgd { config, state: Vec::new() })
     }
 

@@ -326,6 +326,10 @@ struct Training {
 
 /// A whole file's bytes: the model's weights and architecture, and a checkpoint's `training`.
 fn to_bytes<F: Float>(model: &mut Sequential<F>, path: &Path, training: Option<Training>) -> Result<Vec<u8>> {
+    // `load` refuses a file without layers, so one is never written.
+    if model.is_empty() {
+        return Err(model_file(path, "the model has no layers; nothing was saved"));
+    }
     let dtype = format!("{:?}", dtype_of::<F>());
     let mut description = architecture::describe(model, &dtype).map_err(|e| model_file(path, e))?;
     let slots = slots(model).map_err(|e| model_file(path, e))?;
