@@ -23,9 +23,10 @@
 //! let y_train = Targets::classes(&mnist.train_labels[..2_000], 10)?;
 //! let y_test = Targets::classes(&mnist.test_labels[..500], 10)?;
 //!
-//! // 3. Build. One seeded RNG makes the initial weights reproducible.
+//! // 3. Build. One seeded RNG makes the initial weights reproducible; `::<f32>` names the
+//! //    precision (nothing else here would tell the compiler).
 //! let mut rng = StdRng::seed_from_u64(42);
-//! let mut model = Sequential::new()
+//! let mut model = Sequential::<f32>::new()
 //!     .add(Flatten::new())                       // [N, 28, 28] -> [N, 784]
 //!     .add(Dense::new(784, 128, &mut rng)?)
 //!     .add(ReLU::new())

@@ -16,6 +16,9 @@ static THREADS: AtomicUsize = AtomicUsize::new(0);
 /// Sets how many threads ferronet computes with from now on (at least 1); `0` restores the
 /// default, every core. Results do not depend on it.
 ///
+/// ferronet never computes with more threads than the machine has cores, nor more than 8
+/// (more would not pay for networks this size): [`threads`] reports the number in effect.
+///
 /// ```
 /// ferronet::parallel::set_threads(1);
 /// assert_eq!(ferronet::parallel::threads(), 1);
@@ -25,11 +28,18 @@ pub fn set_threads(threads: usize) {
     THREADS.store(threads, Ordering::Relaxed);
 }
 
-/// The number of threads ferronet computes with.
+/// The number of threads ferronet computes with: the [`set_threads`] setting, at most the
+/// number of cores (and 8).
+///
+/// ```
+/// ferronet::parallel::set_threads(usize::MAX);
+/// assert!(ferronet::parallel::threads() <= 8);
+/// ferronet::parallel::set_threads(0);
+/// ```
 pub fn threads() -> usize {
     match THREADS.load(Ordering::Relaxed) {
         0 => cores(),
-        n => n.min(MAX_THREADS),
+        n => n.min(cores()),
     }
 }
 
