@@ -9,10 +9,10 @@ use rand::rngs::StdRng;
 use crate::callbacks::{BatchLog, Callback, Control};
 use crate::data::{Batches, Features, TargetBuffer, Targets, split_point};
 use crate::error::{Error, Result};
-use crate::layers::{Layer, Mode, Param, resize, view2};
+use crate::layers::{Layer, Mode, Param, resize, try_resize, view2};
 use crate::loss::{Loss, TargetBatch};
 use crate::optim::{Optimizer, check_hyper};
-use crate::tensor::{Float, Tensor, all_finite, check_shape};
+use crate::tensor::{Float, Tensor, all_finite, check_shape, try_array_from_fn};
 
 /// The settings of [`Sequential::fit`], with Keras's names and defaults
 /// (`epochs = 1`, `batch_size = 32`, `validation_split = 0.0`, `shuffle = true`,
@@ -272,7 +272,7 @@ impl<F: Float> Sequential<F> {
         for (i, layer) in self.layers.iter_mut().enumerate().take(count) {
             let (done, rest) = self.activations.split_at_mut(i + 1);
             match layer.reshaped(done[i].shape()) {
-                Some(shape) => pass_on(&mut done[i], &mut rest[0], &shape?),
+                Some(shape) => pass_on(&mut done[i], &mut rest[0], &shape?)?,
                 None => layer.forward(done[i].view(), &mut rest[0], mode)?,
             }
         }
@@ -306,7 +306,7 @@ impl<F: Float> Sequential<F> {
             let layer = &mut self.layers[i];
             match grad_input {
                 Some(grad_input) if layer.reshaped(input.shape()).is_some() => {
-                    pass_on(&mut upper[0], grad_input, &input.raw_dim());
+                    pass_on(&mut upper[0], grad_input, &input.raw_dim())?;
                 }
                 grad_input if overwrite => {
                     layer.backward_overwrite(input, output, upper[0].view(), grad_input)?;
@@ -740,14 +740,17 @@ impl<F: Float> Sequential<F> {
     /// A table of the layers, their output shapes for one sample of `input_shape`, and their
     /// parameter counts, as Keras's `model.summary()` prints it.
     ///
+    /// The shapes come from running the layers on a batch of one sample of zeros.
+    ///
     /// # Errors
-    /// [`Error::Shape`] when `input_shape` does not fit the layers, [`Error::Config`] when it is too
-    /// large to allocate.
+    /// [`Error::Shape`] when `input_shape` does not fit the layers; [`Error::Config`] naming
+    /// `input_shape` when a sample of it is too large to allocate (more than `isize::MAX` bytes, or
+    /// more than the allocator can provide), or naming the buffer of the pass that is (the output
+    /// of a built-in layer, `relu output`, or the `batch shape` a Flatten passes on).
     pub fn summary(&mut self, input_shape: &[usize]) -> Result<String> {
         let mut shape = vec![1];
         shape.extend_from_slice(input_shape);
-        check_shape::<F>("input_shape", &shape)?;
-        resize(&mut self.activations[0], &shape);
+        self.activations[0] = try_array_from_fn("input_shape", IxDyn(&shape), F::zero)?;
         self.forward_layers(self.layers.len(), Mode::Infer)?;
         let mut text = format!("{:<16}{:<16}{:>10}\n", "Layer", "Output shape", "Params");
         let mut total = 0;
@@ -781,11 +784,15 @@ fn empty<F: Float>() -> ArrayD<F> {
 
 /// Moves the contents of `from` into `to` under `shape` (a reshaping layer's output, or its
 /// input gradient), without copying: the buffers trade places, and `from` keeps its shape.
-fn pass_on<F: Float>(from: &mut ArrayD<F>, to: &mut ArrayD<F>, shape: &IxDyn) {
+///
+/// # Errors
+/// [`Error::Config`] naming `batch shape` when either buffer must be allocated anew (the first
+/// time a batch of this shape passes) and the memory cannot hold it.
+fn pass_on<F: Float>(from: &mut ArrayD<F>, to: &mut ArrayD<F>, shape: &IxDyn) -> Result<()> {
     let from_shape = from.raw_dim();
     std::mem::swap(from, to);
-    resize(to, shape.slice());
-    resize(from, from_shape.slice());
+    try_resize(to, shape.slice(), "batch shape")?;
+    try_resize(from, from_shape.slice(), "batch shape")
 }
 
 impl<F: Float> Layer<F> for Sequential<F> {

@@ -1,6 +1,6 @@
 //! [`Tensor`], an owned n-dimensional array, and [`Float`], the element types ferronet computes in.
 
-use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn, NdFloat};
+use ndarray::{Array, ArrayD, ArrayViewD, ArrayViewMutD, Dimension, IxDyn, NdFloat};
 use rand_distr::uniform::SampleUniform;
 
 use crate::error::{Error, Result};
@@ -58,8 +58,8 @@ impl<F: Float> Tensor<F> {
     /// A tensor of zeros.
     ///
     /// # Errors
-    /// [`Error::Config`] naming `shape` when its elements would not fit in memory
-    /// (see [`check_shape`]).
+    /// [`Error::Config`] naming `shape` when its elements would not fit in memory: more than
+    /// `isize::MAX` bytes (see [`check_shape`]), or more than the allocator can provide.
     pub fn zeros(shape: &[usize]) -> Result<Self> {
         Self::full(shape, F::zero())
     }
@@ -67,11 +67,10 @@ impl<F: Float> Tensor<F> {
     /// A tensor holding `value` everywhere.
     ///
     /// # Errors
-    /// [`Error::Config`] naming `shape` when its elements would not fit in memory
-    /// (see [`check_shape`]).
+    /// [`Error::Config`] naming `shape` when its elements would not fit in memory: more than
+    /// `isize::MAX` bytes (see [`check_shape`]), or more than the allocator can provide.
     pub fn full(shape: &[usize], value: F) -> Result<Self> {
-        check_shape::<F>("shape", shape)?;
-        Ok(Tensor { data: ArrayD::from_elem(IxDyn(shape), value) })
+        Ok(Tensor { data: try_array_from_fn("shape", IxDyn(shape), || value)? })
     }
 
     /// A tensor from row-major data.
@@ -217,6 +216,39 @@ pub fn check_shape<F>(name: &'static str, shape: &[usize]) -> Result<()> {
             expected: "dimensions whose product fits in memory (at most isize::MAX bytes)",
         }),
     }
+}
+
+/// An array of `shape` holding what `fill` returns, called once per element in row-major order,
+/// allocated so that running out of memory is an error instead of the end of the process.
+///
+/// `ndarray`'s constructors abort the process when the allocator refuses, and [`check_shape`]
+/// cannot foresee that: a shape far below `isize::MAX` bytes can still be far beyond the memory
+/// there is. So the elements are reserved with [`Vec::try_reserve_exact`] first, and written
+/// only once the memory is there. Writing them commits the memory at once, where
+/// `ArrayD::zeros` may leave untouched zero pages to the operating system.
+///
+/// `name` is the argument the shape came from, for the message, as in [`check_shape`].
+///
+/// # Errors
+/// [`Error::Config`] naming `name` and showing the shape when [`check_shape`] refuses it, or when
+/// the allocator cannot reserve its elements.
+pub(crate) fn try_array_from_fn<F, D: Dimension>(
+    name: &'static str,
+    shape: D,
+    fill: impl FnMut() -> F,
+) -> Result<Array<F, D>> {
+    check_shape::<F>(name, shape.slice())?;
+    // No overflow: check_shape bounds the product of the non-zero dimensions, and a zero makes it 0.
+    let len = shape.size();
+    let mut elements = Vec::new();
+    elements.try_reserve_exact(len).map_err(|_| Error::Config {
+        name,
+        value: format!("{:?}", shape.slice()),
+        expected: "dimensions whose product fits in the memory available",
+    })?;
+    elements.extend(std::iter::repeat_with(fill).take(len));
+    // Invariant: `len` elements for `shape`, whose size check_shape accepted.
+    Ok(Array::from_shape_vec(shape, elements).unwrap_or_else(|_| unreachable!("sized and checked above")))
 }
 
 impl<F: Float, D: ndarray::Dimension> From<ndarray::Array<F, D>> for Tensor<F> {

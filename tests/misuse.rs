@@ -6,7 +6,7 @@ mod common;
 
 use common::{adam, small_model, weights};
 use ferronet::data::{Features, Images, Targets};
-use ferronet::layers::{Dense, Flatten, Layer, Mode, Param, Softmax, resize};
+use ferronet::layers::{Dense, Flatten, Layer, Mode, Param, ReLU, Softmax, resize};
 use ferronet::loss::{SoftmaxCrossEntropy, TargetBatch};
 use ferronet::optim::Optimizer;
 use ferronet::{Error, FitConfig, Result, Sequential, Tensor};
@@ -403,6 +403,67 @@ fn gathering_an_index_out_of_range_is_an_error_before_allocating_the_batch() {
 fn summary_of_an_input_shape_too_large_for_memory_is_a_config_error() {
     let error = small_model(0).summary(&[usize::MAX]).unwrap_err();
     assert!(matches!(error, Error::Config { name: "input_shape", .. }), "{error:?}");
+}
+
+// Sizes below isize::MAX bytes but beyond the memory there is: the allocator refuses them, and
+// the refusal is an error, not an abort. Each is above 2^47 bytes (128 TiB), more than the address
+// space of a Linux process, so it is refused even where the kernel overcommits without limit; the
+// tests themselves allocate only a few bytes.
+
+#[test]
+fn a_tensor_beyond_the_memory_available_is_a_config_error() {
+    // 2^50 f32 elements: 4 PiB.
+    let shape = [1 << 40, 1 << 10];
+    for error in [Tensor::<f32>::zeros(&shape).unwrap_err(), Tensor::<f32>::full(&shape, 1.0).unwrap_err()] {
+        assert!(matches!(error, Error::Config { name: "shape", .. }), "{error:?}");
+        assert_eq!(
+            error.to_string(),
+            "invalid shape: expected dimensions whose product fits in the memory available, \
+             received shape=[1099511627776, 1024]"
+        );
+    }
+}
+
+#[test]
+fn a_dense_layer_beyond_the_memory_available_is_a_config_error() {
+    // A [2^24, 2^24] f32 weight: 1 PiB.
+    let error = Dense::<f32>::new(1 << 24, 1 << 24, &mut StdRng::seed_from_u64(0)).unwrap_err();
+    assert!(matches!(error, Error::Config { name: "outputs", .. }), "{error:?}");
+    assert_eq!(
+        error.to_string(),
+        "invalid outputs: expected sizes whose [inputs, outputs] weight fits in memory, \
+         received outputs=16777216 (with inputs=16777216)"
+    );
+}
+
+#[test]
+fn one_hot_rows_beyond_the_memory_available_are_a_config_error() {
+    // Two f32 rows of 2^46 classes: 512 TiB.
+    let error = Targets::<f32>::one_hot(&[0, 1], 1 << 46).unwrap_err();
+    assert!(matches!(error, Error::Config { name: "classes", .. }), "{error:?}");
+    assert_eq!(
+        error.to_string(),
+        "invalid classes: expected a number of classes whose one-hot rows fit in memory, \
+         received classes=70368744177664"
+    );
+}
+
+#[test]
+fn summary_of_an_input_shape_beyond_the_memory_available_is_a_config_error() {
+    // One f32 sample of 2^46 values: 256 TiB.
+    let mut rng = StdRng::seed_from_u64(0);
+    let mut model = Sequential::<f32>::new()
+        .add(Dense::new(8, 4, &mut rng).unwrap())
+        .add(ReLU::new())
+        .add(Dense::new(4, 2, &mut rng).unwrap())
+        .add(Softmax::new());
+    let error = model.summary(&[1 << 46]).unwrap_err();
+    assert!(matches!(error, Error::Config { name: "input_shape", .. }), "{error:?}");
+    assert_eq!(
+        error.to_string(),
+        "invalid input_shape: expected dimensions whose product fits in the memory available, \
+         received input_shape=[1, 70368744177664]"
+    );
 }
 
 // ---- the pieces, called directly ----

@@ -12,12 +12,12 @@ pub use batches::{Batches, split_point};
 pub use idx::{IdxArray, read_idx};
 pub use mnist::Mnist;
 
-use ndarray::{Array2, ArrayD, Axis, Dimension, IxDyn};
+use ndarray::{Array2, ArrayD, Axis, Dimension, Ix2, IxDyn};
 
 use crate::error::{Error, Result};
 use crate::layers::resize;
 use crate::loss::TargetBatch;
-use crate::tensor::{Float, Tensor, check_shape};
+use crate::tensor::{Float, Tensor, check_shape, try_array_from_fn};
 
 /// A set of input samples that can be gathered into batches by index.
 pub trait Features<F: Float> {
@@ -241,15 +241,16 @@ impl<F: Float> Targets<F> {
     ///
     /// # Errors
     /// [`Error::Data`] when a label is not below `classes`; [`Error::Config`] naming `classes` when
-    /// the rows would not fit in memory.
+    /// the rows would not fit in memory: more than `isize::MAX` bytes, or more than the allocator
+    /// can provide.
     pub fn one_hot(labels: &[u8], classes: usize) -> Result<Self> {
         check_labels(labels.iter().map(|&l| usize::from(l)), classes)?;
-        check_shape::<F>("classes", &[labels.len(), classes]).map_err(|_| Error::Config {
-            name: "classes",
-            value: classes.to_string(),
-            expected: "a number of classes whose one-hot rows fit in memory",
-        })?;
-        let mut rows = Array2::zeros((labels.len(), classes));
+        let mut rows =
+            try_array_from_fn("classes", Ix2(labels.len(), classes), F::zero).map_err(|_| Error::Config {
+                name: "classes",
+                value: classes.to_string(),
+                expected: "a number of classes whose one-hot rows fit in memory",
+            })?;
         for (mut row, &label) in rows.rows_mut().into_iter().zip(labels) {
             // In range: every label was checked to be below `classes` above.
             row[usize::from(label)] = F::one();

@@ -1,13 +1,13 @@
 //! [`Dense`]: the fully connected layer, `y = x W + b`.
 
-use ndarray::{Array1, Array2, ArrayD, ArrayViewD, Axis, Ix1};
+use ndarray::{Array1, Array2, ArrayD, ArrayViewD, Axis, Ix1, Ix2};
 use rand::Rng;
 use rand_distr::{Distribution, Uniform};
 
-use super::{Layer, Mode, Param, resize, view1_mut, view2, view2_mut};
+use super::{Layer, Mode, Param, resize, try_resize, view1_mut, view2, view2_mut};
 use crate::error::{Error, Result};
 use crate::linalg::{GemmScratch, gemm};
-use crate::tensor::{Float, check_shape};
+use crate::tensor::{Float, try_array_from_fn};
 
 /// A fully connected layer: `y = x W + b`.
 ///
@@ -50,19 +50,20 @@ impl<F: Float> Dense<F> {
     /// Glorot-uniform weights in `±sqrt(6 / (inputs + outputs))` drawn from `rng`, zero bias.
     ///
     /// # Errors
-    /// [`Error::Config`] when either size is zero, or when the `[inputs, outputs]` weight would not
-    /// fit in memory.
+    /// [`Error::Config`] when either size is zero, or (naming `outputs`) when the `[inputs, outputs]`
+    /// weight, the bias or their gradients would not fit in memory: more than `isize::MAX` bytes,
+    /// or more than the allocator can provide.
     pub fn new(inputs: usize, outputs: usize, rng: &mut impl Rng) -> Result<Self> {
         for (name, value) in [("inputs", inputs), ("outputs", outputs)] {
             if value == 0 {
                 return Err(Error::Config { name, value: value.to_string(), expected: "at least 1 unit" });
             }
         }
-        check_shape::<F>("outputs", &[inputs, outputs]).map_err(|_| Error::Config {
+        let too_large = || Error::Config {
             name: "outputs",
             value: format!("{outputs} (with inputs={inputs})"),
             expected: "sizes whose [inputs, outputs] weight fits in memory",
-        })?;
+        };
         // Summed in f64: `inputs + outputs` may overflow usize, the f64 sum cannot.
         let limit = F::from_f64((6.0 / (inputs as f64 + outputs as f64)).sqrt());
         let glorot = Uniform::new_inclusive(-limit, limit).map_err(|_| Error::Config {
@@ -70,22 +71,29 @@ impl<F: Float> Dense<F> {
             value: inputs.to_string(),
             expected: "sizes whose Glorot limit is finite",
         })?;
-        let weight = Array2::from_shape_simple_fn((inputs, outputs), || glorot.sample(rng));
-        Self::from_weights(weight, Array1::zeros(outputs))
+        let weight = try_array_from_fn("outputs", Ix2(inputs, outputs), || glorot.sample(rng))
+            .map_err(|_| too_large())?;
+        let bias = try_array_from_fn("outputs", Ix1(outputs), F::zero).map_err(|_| too_large())?;
+        Self::from_weights(weight, bias).map_err(|error| match error {
+            // The gradients, as large as the weight and the bias, did not fit.
+            Error::Config { .. } => too_large(),
+            other => other,
+        })
     }
 
     /// A layer with the given weight (`[in, out]`) and bias (`[out]`).
     ///
     /// # Errors
-    /// [`Error::Shape`] when the bias length is not the weight's number of columns.
+    /// [`Error::Shape`] when the bias length is not the weight's number of columns;
+    /// [`Error::Config`] naming `weight` or `bias` when its gradient would not fit in memory.
     pub fn from_weights(weight: Array2<F>, bias: Array1<F>) -> Result<Self> {
         if bias.len() != weight.ncols() {
             return Err(Error::shape("Dense bias", &[weight.ncols()], bias.shape()));
         }
         Ok(Dense {
             shape: [weight.nrows(), weight.ncols()],
-            weight: Param::new("dense.weight", weight.into_dyn()),
-            bias: Param::new("dense.bias", bias.into_dyn()),
+            weight: Param::try_new("dense.weight", weight.into_dyn(), "weight")?,
+            bias: Param::try_new("dense.bias", bias.into_dyn(), "bias")?,
             scratch: GemmScratch::new(),
         })
     }
@@ -203,7 +211,7 @@ impl<F: Float> Layer<F> for Dense<F> {
         self.check_params()?;
         self.check_input(&input)?;
         let x = view2(input, "dense input")?;
-        resize(output, &[x.nrows(), self.outputs()]);
+        try_resize(output, &[x.nrows(), self.outputs()], "dense output")?;
         let w = view2(self.weight.value.view(), &self.weight.name)?;
         let b = self.bias.value.view().into_dimensionality::<Ix1>().map_err(|_| self.bias_error())?;
         let mut y = view2_mut(output.view_mut(), "dense output")?;

@@ -2,7 +2,7 @@
 
 use ndarray::{ArrayD, ArrayViewD, Dimension, IxDyn};
 
-use super::{Layer, Mode, Param, resize};
+use super::{Layer, Mode, Param, resize, try_resize};
 use crate::error::{Error, Result};
 use crate::tensor::Float;
 
@@ -40,7 +40,7 @@ impl<F: Float> Layer<F> for Flatten {
 
     fn forward(&mut self, input: ArrayViewD<F>, output: &mut ArrayD<F>, _mode: Mode) -> Result<()> {
         let shape = flattened(input.shape())?;
-        resize(output, shape.slice());
+        try_resize(output, shape.slice(), "flatten output")?;
         copy_in_order(input, output);
         Ok(())
     }

@@ -21,7 +21,7 @@ pub use softmax::Softmax;
 use ndarray::{ArrayD, ArrayView2, ArrayViewD, ArrayViewMut1, ArrayViewMut2, ArrayViewMutD, Ix1, Ix2, IxDyn};
 
 use crate::error::{Error, Result};
-use crate::tensor::Float;
+use crate::tensor::{Float, try_array_from_fn};
 
 /// Whether a forward pass is part of training or of inference.
 ///
@@ -50,9 +50,24 @@ pub struct Param<F = f32> {
 
 impl<F: Float> Param<F> {
     /// A parameter with the given value and a zero gradient of the same shape.
+    ///
+    /// The gradient is allocated as `ndarray` allocates, so a gradient the memory cannot hold
+    /// aborts the process; ferronet's own layers allocate theirs fallibly instead.
     pub fn new(name: impl Into<String>, value: ArrayD<F>) -> Self {
         let grad = ArrayD::zeros(value.raw_dim());
         Param { name: name.into(), value, grad }
+    }
+
+    /// [`Param::new`], with the gradient allocated fallibly: a gradient is as large as its value,
+    /// so a value that barely fits in memory may leave no room for it.
+    ///
+    /// `argument` names where the value came from, for the message.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming `argument` when the gradient cannot be allocated.
+    pub(crate) fn try_new(name: impl Into<String>, value: ArrayD<F>, argument: &'static str) -> Result<Self> {
+        let grad = try_array_from_fn(argument, value.raw_dim(), F::zero)?;
+        Ok(Param { name: name.into(), value, grad })
     }
 }
 
@@ -194,18 +209,52 @@ pub trait Layer<F: Float = f32> {
 /// As [`ndarray::ArrayD::zeros`], when the non-zero dimensions of `shape` multiply to more than
 /// `isize::MAX`. The layers of ferronet pass the shapes of arrays that exist, or of a batch whose
 /// size [`crate::data::Features::gather`] has checked; a layer of your own that computes a new shape
-/// from its input can check it first with [`crate::tensor::check_shape`].
+/// from its input can check it first with [`crate::tensor::check_shape`]. Like any allocation
+/// through `ndarray`, a new buffer the memory cannot hold aborts the process.
 pub fn resize<F: Float>(buffer: &mut ArrayD<F>, shape: &[usize]) {
+    if !reshape_in_place(buffer, shape) {
+        *buffer = ArrayD::zeros(IxDyn(shape));
+    }
+}
+
+/// [`resize`], with a new buffer allocated fallibly: what the built-in layers write their outputs
+/// into, so that an input too large for memory is an error from `forward`, not an abort.
+///
+/// `name` names the buffer (`"relu output"`), for the message.
+///
+/// # Errors
+/// [`Error::Config`] naming `name` and showing `shape` when a new buffer is needed and cannot be
+/// allocated; `buffer` is then left empty.
+pub(crate) fn try_resize<F: Float>(
+    buffer: &mut ArrayD<F>,
+    shape: &[usize],
+    name: &'static str,
+) -> Result<()> {
+    if !reshape_in_place(buffer, shape) {
+        *buffer = try_array_from_fn(name, IxDyn(shape), F::zero)?;
+    }
+    Ok(())
+}
+
+/// Gives `buffer` `shape` without allocating, when it already has it or holds as many elements in
+/// standard layout; otherwise returns false, and the caller allocates a new buffer.
+fn reshape_in_place<F: Float>(buffer: &mut ArrayD<F>, shape: &[usize]) -> bool {
     if buffer.shape() == shape {
-        return;
+        return true;
+    }
+    let elements = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+    if elements != Some(buffer.len()) || !buffer.is_standard_layout() {
+        return false;
     }
     // Zero elements and an inline shape: taking the buffer out allocates nothing.
     let old = std::mem::replace(buffer, ArrayD::zeros(IxDyn(&[0])));
-    let same_size = old.len() == shape.iter().product::<usize>() && old.is_standard_layout();
-    *buffer = match same_size.then(|| old.into_shape_with_order(IxDyn(shape))) {
-        Some(Ok(reshaped)) => reshaped,
-        _ => ArrayD::zeros(IxDyn(shape)),
-    };
+    match old.into_shape_with_order(IxDyn(shape)) {
+        Ok(reshaped) => {
+            *buffer = reshaped;
+            true
+        }
+        Err(_) => false,
+    }
 }
 
 /// Views an n-dimensional array as a matrix, or says which array was not 2-D.

@@ -2,7 +2,7 @@
 
 use ndarray::{ArrayD, ArrayViewD, Zip};
 
-use super::{Layer, Mode, Param, resize};
+use super::{Layer, Mode, Param, resize, try_resize};
 use crate::error::{Error, Result};
 use crate::tensor::Float;
 
@@ -42,7 +42,7 @@ impl<F: Float> Layer<F> for ReLU {
     }
 
     fn forward(&mut self, input: ArrayViewD<F>, output: &mut ArrayD<F>, _mode: Mode) -> Result<()> {
-        resize(output, input.shape());
+        try_resize(output, input.shape(), "relu output")?;
         // `x <= 0` rather than `x > 0`: a NaN fails both tests, and must come out as NaN (as in
         // PyTorch) so that a NaN in the data reaches the loss and the NaN guard.
         Zip::from(output).and(&input).for_each(|y, &x| *y = if x <= F::zero() { F::zero() } else { x });

@@ -2,7 +2,7 @@
 
 use ndarray::{ArrayD, ArrayViewD, Zip};
 
-use super::{Layer, Mode, Param, resize};
+use super::{Layer, Mode, Param, resize, try_resize};
 use crate::error::{Error, Result};
 use crate::tensor::Float;
 
@@ -53,7 +53,7 @@ impl<F: Float> Layer<F> for Sigmoid {
     }
 
     fn forward(&mut self, input: ArrayViewD<F>, output: &mut ArrayD<F>, _mode: Mode) -> Result<()> {
-        resize(output, input.shape());
+        try_resize(output, input.shape(), "sigmoid output")?;
         Zip::from(output).and(&input).for_each(|y, &x| *y = sigmoid(x));
         Ok(())
     }

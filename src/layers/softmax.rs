@@ -2,7 +2,7 @@
 
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Axis, Zip};
 
-use super::{Layer, Mode, Param, resize};
+use super::{Layer, Mode, Param, resize, try_resize};
 use crate::error::{Error, Result};
 use crate::tensor::Float;
 
@@ -64,7 +64,7 @@ impl<F: Float> Layer<F> for Softmax {
         if input.ndim() == 0 {
             return Err(Error::shape("softmax input needs at least one axis", &[0], &[]));
         }
-        resize(output, input.shape());
+        try_resize(output, input.shape(), "softmax output")?;
         softmax_rows(input, output.view_mut());
         Ok(())
     }
