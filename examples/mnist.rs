@@ -40,6 +40,7 @@ use rand::rngs::StdRng;
 
 const USAGE: &str = "usage: mnist [--data DIR] [--epochs N] [--batch-size N] [--lr X] [--seed N] [--predict INDEX] [--optimizer adam|adamw|sgd] [--quiet] [--plot PATH.svg] [--predict-png PATH.png] [--report] [--save PATH] [--load PATH] [--checkpoint PATH] [--resume PATH] [--threads N]";
 
+#[derive(Debug)]
 struct Args {
     data: PathBuf,
     epochs: usize,
@@ -58,7 +59,8 @@ struct Args {
     resume: Option<PathBuf>,
 }
 
-fn parse_args() -> Result<Args, String> {
+/// The settings `words` (the command line after the program's name) ask for.
+fn parse_args(words: impl IntoIterator<Item = String>) -> Result<Args, String> {
     let mut args = Args {
         data: std::env::var_os("MNIST_DIR").map_or_else(|| PathBuf::from("data/mnist"), PathBuf::from),
         epochs: 10,
@@ -76,7 +78,7 @@ fn parse_args() -> Result<Args, String> {
         checkpoint: None,
         resume: None,
     };
-    let mut words = std::env::args().skip(1);
+    let mut words = words.into_iter();
     while let Some(flag) = words.next() {
         if flag == "--help" || flag == "-h" {
             println!("{USAGE}");
@@ -267,12 +269,52 @@ fn test_image(mnist: &Mnist, index: usize) -> ferronet::Result<&[u8]> {
 }
 
 fn main() -> ExitCode {
-    let result = parse_args().and_then(|args| run(&args).map_err(|e| e.to_string()));
+    let result = parse_args(std::env::args().skip(1)).and_then(|args| run(&args).map_err(|e| e.to_string()));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `parse_args` makes of the command line `line`.
+    fn parse(line: &str) -> Result<Args, String> {
+        parse_args(line.split_whitespace().map(String::from))
+    }
+
+    #[test]
+    fn the_defaults_are_the_tutorials() {
+        let args = parse("").unwrap();
+        assert_eq!((args.epochs, args.batch_size, args.lr, args.seed), (10, 64, None, 42));
+        assert_eq!(args.optimizer, "adam");
+    }
+
+    #[test]
+    fn flags_set_their_settings() {
+        let args = parse("--epochs 3 --batch-size 7 --lr 0.5 --seed 9 --quiet --report --predict 4").unwrap();
+        assert_eq!((args.epochs, args.batch_size, args.lr, args.seed), (3, 7, Some(0.5), 9));
+        assert!(args.quiet && args.report);
+        assert_eq!(args.predict, Some(4));
+    }
+
+    #[test]
+    fn a_known_flag_without_its_value_says_so() {
+        assert_eq!(parse("--epochs").unwrap_err(), "--epochs needs a value (see --help)");
+    }
+
+    #[test]
+    fn a_value_that_does_not_parse_is_named() {
+        assert_eq!(parse("--epochs ten").unwrap_err(), "--epochs ten: invalid digit found in string");
+    }
+
+    #[test]
+    fn an_unknown_flag_is_named() {
+        assert_eq!(parse("--bogus 3").unwrap_err(), "unknown flag --bogus (see --help)");
     }
 }
