@@ -30,11 +30,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use common::{draw, plot, progress::Progress, report};
+use ferronet::callbacks::{Callback, Control};
 use ferronet::data::{Images, Mnist, Targets};
-use ferronet::layers::{Dense, Flatten, ReLU, Softmax};
+use ferronet::layers::{Dense, Flatten, Layer, ReLU, Softmax};
 use ferronet::loss::SoftmaxCrossEntropy;
 use ferronet::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
-use ferronet::{Checkpoint, FitConfig, History, Sequential};
+use ferronet::{Checkpoint, EpochLog, FitConfig, History, Sequential};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
@@ -150,22 +151,11 @@ fn run(args: &Args) -> ferronet::Result<()> {
 
     // Train: the final Softmax is fused into the loss while training.
     let loss = SoftmaxCrossEntropy;
-    let config = FitConfig::default()
-        .with_epochs(args.epochs)
-        .with_batch_size(args.batch_size)
-        .with_validation_split(0.2)
-        .with_seed(args.seed);
-    // A live bar on a terminal, epoch lines in a pipe or a log, nothing with --quiet.
-    let mut progress = Progress::new(args.quiet);
     let history = if let Some(path) = &args.load {
         model = Sequential::load(path)?;
         History::default()
-    } else if args.checkpoint.is_some() || args.resume.is_some() {
-        train_with_checkpoints(args, &mut model, &mnist.train_images, &train_targets, config, &mut progress)?
     } else {
-        let mut optimizer = optimizer(&args.optimizer, args.lr)?;
-        let x = &mnist.train_images;
-        model.fit_with(x, &train_targets, &loss, optimizer.as_mut(), &config, &mut [&mut progress])?
+        train(args, &mut model, &mnist.train_images, &train_targets, fit_config(args))?
     };
     if let Some(path) = &args.save {
         model.save(path)?;
@@ -190,6 +180,16 @@ fn run(args: &Args) -> ferronet::Result<()> {
     Ok(())
 }
 
+/// The tutorial's run with the flags' epochs, batch size and seed: 20% of the training images
+/// held out for validation.
+fn fit_config(args: &Args) -> FitConfig {
+    FitConfig::default()
+        .with_epochs(args.epochs)
+        .with_batch_size(args.batch_size)
+        .with_validation_split(0.2)
+        .with_seed(args.seed)
+}
+
 /// The optimizer `--optimizer` names, with the learning rate `--lr` gives or its own default.
 fn optimizer(name: &str, lr: Option<f64>) -> ferronet::Result<Box<dyn Optimizer>> {
     Ok(match name {
@@ -203,9 +203,31 @@ fn optimizer(name: &str, lr: Option<f64>) -> ferronet::Result<Box<dyn Optimizer>
     })
 }
 
-/// Trains one epoch at a time from a fresh model or a `--resume` checkpoint, saving a
-/// `--checkpoint` after each: a crash loses one epoch at most, and the run ends on the weights
-/// an uninterrupted run reaches, since each epoch's shuffle depends only on the seed and the epoch.
+/// Trains `model` as the flags ask, showing progress (a live bar on a terminal, epoch lines in
+/// a pipe or a log, nothing with `--quiet`) and ending with one line for the whole run.
+fn train(
+    args: &Args,
+    model: &mut Sequential,
+    x: &Images,
+    y: &Targets,
+    config: FitConfig,
+) -> ferronet::Result<History> {
+    let mut progress = Progress::new(args.quiet);
+    let history = if args.checkpoint.is_some() || args.resume.is_some() {
+        train_with_checkpoints(args, model, x, y, config, &mut progress)?
+    } else {
+        let mut optimizer = optimizer(&args.optimizer, args.lr)?;
+        model.fit_with(x, y, &SoftmaxCrossEntropy, optimizer.as_mut(), &config, &mut [&mut progress])?
+    };
+    progress.finish(&history);
+    Ok(history)
+}
+
+/// Trains from a fresh model or a `--resume` checkpoint, stopping after each epoch to save a
+/// `--checkpoint`: a crash loses one epoch at most. Each `fit` is given the whole run and
+/// stopped by [`PauseAfterEachEpoch`], so the epoch lines count the run's epochs. The run ends on
+/// the weights an uninterrupted run reaches, since each epoch's shuffle depends only on the
+/// seed and the epoch.
 fn train_with_checkpoints(
     args: &Args,
     model: &mut Sequential,
@@ -226,15 +248,27 @@ fn train_with_checkpoints(
         (*model, adam, config) = (saved.model, saved.optimizer, saved.config.with_epochs(args.epochs));
     }
     let mut history = History::default();
-    for epoch in config.initial_epoch + 1..=config.epochs {
-        let one = config.with_epochs(epoch).with_initial_epoch(epoch - 1);
-        let done = model.fit_with(x, y, &SoftmaxCrossEntropy, &mut adam, &one, &mut [&mut *progress])?;
+    for done in config.initial_epoch..config.epochs {
+        let rest = config.with_initial_epoch(done);
+        let callbacks: &mut [&mut dyn Callback] = &mut [&mut *progress, &mut PauseAfterEachEpoch];
+        let epoch = model.fit_with(x, y, &SoftmaxCrossEntropy, &mut adam, &rest, callbacks)?;
         if let Some(path) = &args.checkpoint {
-            Checkpoint::save(path, model, &adam, &config, epoch)?;
+            Checkpoint::save(path, model, &adam, &config, done + 1)?;
         }
-        history.epochs.extend(done.epochs);
+        history.epochs.extend(epoch.epochs);
     }
     Ok(history)
+}
+
+/// Stops `fit` after its first epoch, so that a checkpoint can be saved before the next. The
+/// saving cannot be a callback itself: `fit` holds the optimizer while it runs, and a callback
+/// sees the model only as a `dyn Layer`, while a checkpoint needs Adam's state and the `Sequential`.
+struct PauseAfterEachEpoch;
+
+impl Callback for PauseAfterEachEpoch {
+    fn on_epoch_end(&mut self, _log: &EpochLog, _history: &History, _model: &mut dyn Layer<f32>) -> Control {
+        Control::Stop
+    }
 }
 
 /// The tutorial's predict_digit: the image beside every class's probability, the prediction,
@@ -316,5 +350,64 @@ mod tests {
     #[test]
     fn an_unknown_flag_is_named() {
         assert_eq!(parse("--bogus 3").unwrap_err(), "unknown flag --bogus (see --help)");
+    }
+
+    /// Twelve 2x2 images of two classes, and a 4-3-2 network for them, seeded by `seed`.
+    fn tiny_run(seed: u64) -> (Images, Targets, Sequential) {
+        let pixels: Vec<u8> = (0..48).map(|i| (i * 37 % 256) as u8).collect();
+        let labels: Vec<u8> = (0..12).map(|i| u8::from(i % 3 == 0)).collect();
+        let mut rng = StdRng::seed_from_u64(seed);
+        let model = Sequential::new()
+            .add(Flatten::new())
+            .add(Dense::new(4, 3, &mut rng).unwrap())
+            .add(ReLU::new())
+            .add(Dense::new(3, 2, &mut rng).unwrap())
+            .add(Softmax::new());
+        (Images::new(12, 2, 2, pixels).unwrap(), Targets::classes(&labels, 2).unwrap(), model)
+    }
+
+    /// Every weight's bits, in the order the parameters are visited.
+    fn bits(model: &mut Sequential) -> Vec<u32> {
+        let mut all = Vec::new();
+        model.visit_params(&mut |p| all.extend(p.value.iter().map(|v| v.to_bits())));
+        all
+    }
+
+    /// `model` trained by `train_with_checkpoints` as the flags `words` ask, quietly; and the
+    /// epochs it reports, as its epoch lines begin.
+    fn checkpointed(words: &[&str], x: &Images, y: &Targets, model: &mut Sequential) -> Vec<String> {
+        let args = parse_args(words.iter().map(|w| w.to_string())).unwrap();
+        let quiet = &mut Progress::new(true);
+        let history = train_with_checkpoints(&args, model, x, y, fit_config(&args), quiet).unwrap();
+        history.epochs.iter().map(|e| format!("Epoch {}/{}", e.epoch, e.epochs)).collect()
+    }
+
+    /// `tiny_run(1)`'s model after `epochs` epochs of batch 5 in one `fit`, as a run without
+    /// `--checkpoint` trains.
+    fn uninterrupted(epochs: usize) -> Sequential {
+        let (x, y, mut model) = tiny_run(1);
+        let args = parse(&format!("--epochs {epochs} --batch-size 5")).unwrap();
+        let mut adam = optimizer("adam", None).unwrap();
+        model.fit(&x, &y, &SoftmaxCrossEntropy, adam.as_mut(), &fit_config(&args)).unwrap();
+        model
+    }
+
+    #[test]
+    fn a_checkpointed_run_counts_its_epochs_and_resumes_to_the_uninterrupted_weights() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ck.st");
+        let path = path.to_str().unwrap();
+
+        let (x, y, mut first) = tiny_run(1);
+        let epochs =
+            checkpointed(&["--epochs", "3", "--batch-size", "5", "--checkpoint", path], &x, &y, &mut first);
+        assert_eq!(epochs, ["Epoch 1/3", "Epoch 2/3", "Epoch 3/3"]);
+        assert_eq!(bits(&mut first), bits(&mut uninterrupted(3)));
+
+        // Other initial weights: the checkpoint replaces them.
+        let (x, y, mut resumed) = tiny_run(2);
+        let epochs = checkpointed(&["--epochs", "5", "--resume", path], &x, &y, &mut resumed);
+        assert_eq!(epochs, ["Epoch 4/5", "Epoch 5/5"]);
+        assert_eq!(bits(&mut resumed), bits(&mut uninterrupted(5)));
     }
 }
