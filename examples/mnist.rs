@@ -123,7 +123,14 @@ fn parse_args(words: impl IntoIterator<Item = String>) -> Result<Args, String> {
     if args.predict_png.is_some() && args.predict.is_none() {
         return Err("--predict-png needs --predict INDEX".into());
     }
-    for (flag, path) in [("--plot", &args.plot), ("--predict-png", &args.predict_png)] {
+    // An output whose folder is missing is an error now, not once training has been done.
+    let outputs = [
+        ("--plot", &args.plot),
+        ("--predict-png", &args.predict_png),
+        ("--save", &args.save),
+        ("--checkpoint", &args.checkpoint),
+    ];
+    for (flag, path) in outputs {
         path.as_deref().map_or(Ok(()), |path| common::check_output(flag, path))?;
     }
     Ok(args)
@@ -345,6 +352,24 @@ mod tests {
     #[test]
     fn a_value_that_does_not_parse_is_named() {
         assert_eq!(parse("--epochs ten").unwrap_err(), "--epochs ten: invalid digit found in string");
+    }
+
+    #[test]
+    fn every_output_file_needs_an_existing_folder_before_training() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing");
+        for flag in ["--plot", "--save", "--checkpoint"] {
+            let path = missing.join("out.st");
+            let err = parse_args([flag.to_string(), path.display().to_string()]).unwrap_err();
+            assert_eq!(err, format!("{flag} {}: no folder {}", path.display(), missing.display()));
+            assert!(parse_args([flag.to_string(), dir.path().join("out.st").display().to_string()]).is_ok());
+        }
+        let png = missing.join("digit.png");
+        let words = ["--predict", "0", "--predict-png", png.to_str().unwrap()].map(String::from);
+        assert_eq!(
+            parse_args(words).unwrap_err(),
+            format!("--predict-png {}: no folder {}", png.display(), missing.display())
+        );
     }
 
     #[test]
