@@ -81,36 +81,30 @@ fn parse_args(words: impl IntoIterator<Item = String>) -> Result<Args, String> {
     };
     let mut words = words.into_iter();
     while let Some(flag) = words.next() {
-        if flag == "--help" || flag == "-h" {
-            println!("{USAGE}");
-            std::process::exit(0);
-        }
-        let switch = match flag.as_str() {
-            "--quiet" => Some(&mut args.quiet),
-            "--report" => Some(&mut args.report),
-            _ => None,
-        };
-        if let Some(switch) = switch {
-            *switch = true;
-            continue;
-        }
-        let value = words.next().ok_or_else(|| format!("{flag} needs a value (see --help)"))?;
-        let bad = |e: &dyn std::fmt::Display| format!("{flag} {value}: {e}");
+        // Only a flag known to take a value takes the next word, so an unknown flag is named
+        // as such even when it comes last.
+        let mut value = || words.next().ok_or_else(|| format!("{flag} needs a value (see --help)"));
         match flag.as_str() {
-            "--data" => args.data = PathBuf::from(&value),
-            "--epochs" => args.epochs = value.parse().map_err(|e| bad(&e))?,
-            "--batch-size" => args.batch_size = value.parse().map_err(|e| bad(&e))?,
-            "--lr" => args.lr = Some(value.parse().map_err(|e| bad(&e))?),
-            "--seed" => args.seed = value.parse().map_err(|e| bad(&e))?,
-            "--predict" => args.predict = Some(value.parse().map_err(|e| bad(&e))?),
-            "--optimizer" => args.optimizer = value,
-            "--threads" => ferronet::parallel::set_threads(value.parse().map_err(|e| bad(&e))?),
-            "--plot" => args.plot = Some(PathBuf::from(&value)),
-            "--predict-png" => args.predict_png = Some(PathBuf::from(&value)),
-            "--save" => args.save = Some(PathBuf::from(&value)),
-            "--load" => args.load = Some(PathBuf::from(&value)),
-            "--checkpoint" => args.checkpoint = Some(PathBuf::from(&value)),
-            "--resume" => args.resume = Some(PathBuf::from(&value)),
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            "--quiet" => args.quiet = true,
+            "--report" => args.report = true,
+            "--data" => args.data = PathBuf::from(value()?),
+            "--epochs" => args.epochs = parsed(&flag, value()?)?,
+            "--batch-size" => args.batch_size = parsed(&flag, value()?)?,
+            "--lr" => args.lr = Some(parsed(&flag, value()?)?),
+            "--seed" => args.seed = parsed(&flag, value()?)?,
+            "--predict" => args.predict = Some(parsed(&flag, value()?)?),
+            "--optimizer" => args.optimizer = value()?,
+            "--threads" => ferronet::parallel::set_threads(parsed(&flag, value()?)?),
+            "--plot" => args.plot = Some(PathBuf::from(value()?)),
+            "--predict-png" => args.predict_png = Some(PathBuf::from(value()?)),
+            "--save" => args.save = Some(PathBuf::from(value()?)),
+            "--load" => args.load = Some(PathBuf::from(value()?)),
+            "--checkpoint" => args.checkpoint = Some(PathBuf::from(value()?)),
+            "--resume" => args.resume = Some(PathBuf::from(value()?)),
             _ => return Err(format!("unknown flag {flag} (see --help)")),
         }
     }
@@ -185,6 +179,14 @@ fn run(args: &Args) -> ferronet::Result<()> {
         test.loss, test.accuracy, test.correct, test.samples
     );
     Ok(())
+}
+
+/// `value`, the value given to `flag`, as a number; or the error that names both.
+fn parsed<T: std::str::FromStr>(flag: &str, value: String) -> Result<T, String>
+where
+    T::Err: std::fmt::Display,
+{
+    value.parse().map_err(|e| format!("{flag} {value}: {e}"))
 }
 
 /// The tutorial's run with the flags' epochs, batch size and seed: 20% of the training images
@@ -373,8 +375,10 @@ mod tests {
     }
 
     #[test]
-    fn an_unknown_flag_is_named() {
-        assert_eq!(parse("--bogus 3").unwrap_err(), "unknown flag --bogus (see --help)");
+    fn an_unknown_flag_is_named_with_or_without_a_word_after_it() {
+        for line in ["--bogus 3", "--bogus", "--epochs 3 --bogus", "--bogus --quiet"] {
+            assert_eq!(parse(line).unwrap_err(), "unknown flag --bogus (see --help)", "{line}");
+        }
     }
 
     /// Twelve 2x2 images of two classes, and a 4-3-2 network for them, seeded by `seed`.
