@@ -22,6 +22,10 @@
 //! and learning rate, to the weights an uninterrupted run would have reached. Checkpoints hold
 //! Adam's state, so these two go with `--optimizer adam`.
 //!
+//! A flag the chosen mode would ignore is an error that names it: `--load` takes none of the
+//! training flags (`--epochs`, `--batch-size`, `--lr`, `--seed`, `--optimizer`, `--plot`,
+//! `--checkpoint`, `--resume`), and `--resume` takes no `--batch-size`, `--lr` or `--seed`.
+//!
 //! What is shown rather than computed (progress bar, plot, drawings, report) is in `common/`.
 
 mod common;
@@ -79,6 +83,7 @@ fn parse_args(words: impl IntoIterator<Item = String>) -> Result<Args, String> {
         checkpoint: None,
         resume: None,
     };
+    let mut given = Vec::new();
     let mut words = words.into_iter();
     while let Some(flag) = words.next() {
         // Only a flag known to take a value takes the next word, so an unknown flag is named
@@ -107,16 +112,9 @@ fn parse_args(words: impl IntoIterator<Item = String>) -> Result<Args, String> {
             "--resume" => args.resume = Some(PathBuf::from(value()?)),
             _ => return Err(format!("unknown flag {flag} (see --help)")),
         }
+        given.push(flag);
     }
-    if args.load.is_some() && (args.resume.is_some() || args.checkpoint.is_some()) {
-        return Err("--load evaluates without training: it takes no --resume or --checkpoint".into());
-    }
-    if (args.resume.is_some() || args.checkpoint.is_some()) && args.optimizer != "adam" {
-        return Err("--checkpoint and --resume keep Adam's state: they need --optimizer adam".into());
-    }
-    if args.predict_png.is_some() && args.predict.is_none() {
-        return Err("--predict-png needs --predict INDEX".into());
-    }
+    check_combination(&args, &given)?;
     // An output whose folder is missing is an error now, not once training has been done.
     let outputs = [
         ("--plot", &args.plot),
@@ -178,6 +176,40 @@ fn run(args: &Args) -> ferronet::Result<()> {
         "test: loss {:.4}, accuracy {:.4} ({}/{})",
         test.loss, test.accuracy, test.correct, test.samples
     );
+    Ok(())
+}
+
+/// The flags only training reads: `--load` trains nothing, so with it each would be ignored.
+const TRAINING_ONLY: [&str; 8] =
+    ["--epochs", "--batch-size", "--lr", "--seed", "--optimizer", "--plot", "--checkpoint", "--resume"];
+
+/// The settings a checkpoint holds and `--resume` restores (Adam's learning rate among them),
+/// so that the resumed run is the interrupted one: with `--resume` each flag would be ignored.
+const RESTORED_BY_RESUME: [&str; 3] = ["--batch-size", "--lr", "--seed"];
+
+/// Refuses flags that contradict each other, and flags the chosen mode would ignore: a
+/// setting silently dropped is found out only after the run, if at all. `given` is every flag
+/// on the command line, in order, so the error names the first that does not fit.
+fn check_combination(args: &Args, given: &[String]) -> Result<(), String> {
+    let first_of = |flags: &[&str]| given.iter().find(|flag| flags.contains(&flag.as_str())).cloned();
+    if args.load.is_some() {
+        if let Some(flag) = first_of(&TRAINING_ONLY) {
+            return Err(format!("--load evaluates without training: it takes no {flag}"));
+        }
+    }
+    if args.resume.is_some() {
+        if let Some(flag) = first_of(&RESTORED_BY_RESUME) {
+            return Err(format!(
+                "--resume continues with the checkpoint's batch size, learning rate and seed: it takes no {flag}"
+            ));
+        }
+    }
+    if (args.resume.is_some() || args.checkpoint.is_some()) && args.optimizer != "adam" {
+        return Err("--checkpoint and --resume keep Adam's state: they need --optimizer adam".into());
+    }
+    if args.predict_png.is_some() && args.predict.is_none() {
+        return Err("--predict-png needs --predict INDEX".into());
+    }
     Ok(())
 }
 
@@ -354,6 +386,66 @@ mod tests {
     #[test]
     fn a_value_that_does_not_parse_is_named() {
         assert_eq!(parse("--epochs ten").unwrap_err(), "--epochs ten: invalid digit found in string");
+    }
+
+    #[test]
+    fn load_refuses_every_flag_of_training_naming_the_first() {
+        let training = [
+            "--epochs",
+            "--batch-size",
+            "--lr",
+            "--seed",
+            "--optimizer",
+            "--plot",
+            "--checkpoint",
+            "--resume",
+        ];
+        for flag in training {
+            let expected = format!("--load evaluates without training: it takes no {flag}");
+            assert_eq!(parse(&format!("--load m.st {flag} 1")).unwrap_err(), expected);
+            assert_eq!(parse(&format!("{flag} 1 --load m.st")).unwrap_err(), expected);
+        }
+        assert_eq!(
+            parse("--load m.st --epochs 5 --optimizer sgd").unwrap_err(),
+            "--load evaluates without training: it takes no --epochs"
+        );
+    }
+
+    #[test]
+    fn load_takes_the_flags_that_evaluate_and_save() {
+        let args =
+            parse("--load m.st --predict 3 --predict-png d.png --report --save copy.st --quiet").unwrap();
+        assert_eq!(args.load, Some(PathBuf::from("m.st")));
+    }
+
+    #[test]
+    fn resume_refuses_the_settings_the_checkpoint_restores() {
+        assert_eq!(
+            parse("--resume ck.st --batch-size 7 --lr 0.5 --seed 99").unwrap_err(),
+            "--resume continues with the checkpoint's batch size, learning rate and seed: it takes no --batch-size"
+        );
+        for flag in ["--lr", "--seed"] {
+            let err = parse(&format!("--resume ck.st {flag} 1")).unwrap_err();
+            assert!(err.ends_with(&format!("it takes no {flag}")), "{err}");
+        }
+    }
+
+    #[test]
+    fn resume_takes_the_epochs_to_reach_and_another_checkpoint() {
+        let args =
+            parse("--resume ck.st --epochs 6 --checkpoint ck.st --optimizer adam --plot h.svg --quiet")
+                .unwrap();
+        assert_eq!((args.epochs, args.resume), (6, Some(PathBuf::from("ck.st"))));
+    }
+
+    #[test]
+    fn checkpoints_need_adam() {
+        for line in ["--checkpoint ck.st --optimizer sgd", "--optimizer adamw --resume ck.st"] {
+            assert_eq!(
+                parse(line).unwrap_err(),
+                "--checkpoint and --resume keep Adam's state: they need --optimizer adam"
+            );
+        }
     }
 
     #[test]
