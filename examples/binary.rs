@@ -70,7 +70,7 @@ fn run(data: &PathBuf, digit: u8, epochs: usize, seed: u64) -> ferronet::Result<
     let mut adam = Adam::new(AdamConfig::default())?;
     let config = FitConfig::default().with_epochs(epochs).with_batch_size(64).with_seed(seed);
     let mut progress = Progress::new(false);
-    model.fit_with(
+    let history = model.fit_with(
         &mnist.train_images,
         &train_targets,
         &BinaryCrossEntropy,
@@ -78,6 +78,7 @@ fn run(data: &PathBuf, digit: u8, epochs: usize, seed: u64) -> ferronet::Result<
         &config,
         &mut [&mut progress],
     )?;
+    progress.finish(&history);
 
     // Evaluate: accuracy from the loss's own count, precision and recall from the probabilities.
     let test = model.evaluate(&mnist.test_images, &test_targets, &BinaryCrossEntropy, 1000)?;

@@ -22,6 +22,10 @@
 //! and learning rate, to the weights an uninterrupted run would have reached. Checkpoints hold
 //! Adam's state, so these two go with `--optimizer adam`.
 //!
+//! A flag the chosen mode would ignore is an error that names it: `--load` takes none of the
+//! training flags (`--epochs`, `--batch-size`, `--lr`, `--seed`, `--optimizer`, `--plot`,
+//! `--checkpoint`, `--resume`), and `--resume` takes no `--batch-size`, `--lr` or `--seed`.
+//!
 //! What is shown rather than computed (progress bar, plot, drawings, report) is in `common/`.
 
 mod common;
@@ -30,16 +34,18 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use common::{draw, plot, progress::Progress, report};
+use ferronet::callbacks::{Callback, Control};
 use ferronet::data::{Images, Mnist, Targets};
-use ferronet::layers::{Dense, Flatten, ReLU, Softmax};
+use ferronet::layers::{Dense, Flatten, Layer, ReLU, Softmax};
 use ferronet::loss::SoftmaxCrossEntropy;
 use ferronet::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
-use ferronet::{Checkpoint, FitConfig, History, Sequential};
+use ferronet::{Checkpoint, EpochLog, FitConfig, History, Sequential};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 const USAGE: &str = "usage: mnist [--data DIR] [--epochs N] [--batch-size N] [--lr X] [--seed N] [--predict INDEX] [--optimizer adam|adamw|sgd] [--quiet] [--plot PATH.svg] [--predict-png PATH.png] [--report] [--save PATH] [--load PATH] [--checkpoint PATH] [--resume PATH] [--threads N]";
 
+#[derive(Debug)]
 struct Args {
     data: PathBuf,
     epochs: usize,
@@ -58,7 +64,8 @@ struct Args {
     resume: Option<PathBuf>,
 }
 
-fn parse_args() -> Result<Args, String> {
+/// The settings `words` (the command line after the program's name) ask for.
+fn parse_args(words: impl IntoIterator<Item = String>) -> Result<Args, String> {
     let mut args = Args {
         data: std::env::var_os("MNIST_DIR").map_or_else(|| PathBuf::from("data/mnist"), PathBuf::from),
         epochs: 10,
@@ -76,51 +83,46 @@ fn parse_args() -> Result<Args, String> {
         checkpoint: None,
         resume: None,
     };
-    let mut words = std::env::args().skip(1);
+    let mut given = Vec::new();
+    let mut words = words.into_iter();
     while let Some(flag) = words.next() {
-        if flag == "--help" || flag == "-h" {
-            println!("{USAGE}");
-            std::process::exit(0);
-        }
-        let switch = match flag.as_str() {
-            "--quiet" => Some(&mut args.quiet),
-            "--report" => Some(&mut args.report),
-            _ => None,
-        };
-        if let Some(switch) = switch {
-            *switch = true;
-            continue;
-        }
-        let value = words.next().ok_or_else(|| format!("{flag} needs a value (see --help)"))?;
-        let bad = |e: &dyn std::fmt::Display| format!("{flag} {value}: {e}");
+        // Only a flag known to take a value takes the next word, so an unknown flag is named
+        // as such even when it comes last.
+        let mut value = || words.next().ok_or_else(|| format!("{flag} needs a value (see --help)"));
         match flag.as_str() {
-            "--data" => args.data = PathBuf::from(&value),
-            "--epochs" => args.epochs = value.parse().map_err(|e| bad(&e))?,
-            "--batch-size" => args.batch_size = value.parse().map_err(|e| bad(&e))?,
-            "--lr" => args.lr = Some(value.parse().map_err(|e| bad(&e))?),
-            "--seed" => args.seed = value.parse().map_err(|e| bad(&e))?,
-            "--predict" => args.predict = Some(value.parse().map_err(|e| bad(&e))?),
-            "--optimizer" => args.optimizer = value,
-            "--threads" => ferronet::parallel::set_threads(value.parse().map_err(|e| bad(&e))?),
-            "--plot" => args.plot = Some(PathBuf::from(&value)),
-            "--predict-png" => args.predict_png = Some(PathBuf::from(&value)),
-            "--save" => args.save = Some(PathBuf::from(&value)),
-            "--load" => args.load = Some(PathBuf::from(&value)),
-            "--checkpoint" => args.checkpoint = Some(PathBuf::from(&value)),
-            "--resume" => args.resume = Some(PathBuf::from(&value)),
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            "--quiet" => args.quiet = true,
+            "--report" => args.report = true,
+            "--data" => args.data = PathBuf::from(value()?),
+            "--epochs" => args.epochs = parsed(&flag, value()?)?,
+            "--batch-size" => args.batch_size = parsed(&flag, value()?)?,
+            "--lr" => args.lr = Some(parsed(&flag, value()?)?),
+            "--seed" => args.seed = parsed(&flag, value()?)?,
+            "--predict" => args.predict = Some(parsed(&flag, value()?)?),
+            "--optimizer" => args.optimizer = value()?,
+            "--threads" => ferronet::parallel::set_threads(parsed(&flag, value()?)?),
+            "--plot" => args.plot = Some(PathBuf::from(value()?)),
+            "--predict-png" => args.predict_png = Some(PathBuf::from(value()?)),
+            "--save" => args.save = Some(PathBuf::from(value()?)),
+            "--load" => args.load = Some(PathBuf::from(value()?)),
+            "--checkpoint" => args.checkpoint = Some(PathBuf::from(value()?)),
+            "--resume" => args.resume = Some(PathBuf::from(value()?)),
             _ => return Err(format!("unknown flag {flag} (see --help)")),
         }
+        given.push(flag);
     }
-    if args.load.is_some() && (args.resume.is_some() || args.checkpoint.is_some()) {
-        return Err("--load evaluates without training: it takes no --resume or --checkpoint".into());
-    }
-    if (args.resume.is_some() || args.checkpoint.is_some()) && args.optimizer != "adam" {
-        return Err("--checkpoint and --resume keep Adam's state: they need --optimizer adam".into());
-    }
-    if args.predict_png.is_some() && args.predict.is_none() {
-        return Err("--predict-png needs --predict INDEX".into());
-    }
-    for (flag, path) in [("--plot", &args.plot), ("--predict-png", &args.predict_png)] {
+    check_combination(&args, &given)?;
+    // An output whose folder is missing is an error now, not once training has been done.
+    let outputs = [
+        ("--plot", &args.plot),
+        ("--predict-png", &args.predict_png),
+        ("--save", &args.save),
+        ("--checkpoint", &args.checkpoint),
+    ];
+    for (flag, path) in outputs {
         path.as_deref().map_or(Ok(()), |path| common::check_output(flag, path))?;
     }
     Ok(args)
@@ -148,22 +150,11 @@ fn run(args: &Args) -> ferronet::Result<()> {
 
     // Train: the final Softmax is fused into the loss while training.
     let loss = SoftmaxCrossEntropy;
-    let config = FitConfig::default()
-        .with_epochs(args.epochs)
-        .with_batch_size(args.batch_size)
-        .with_validation_split(0.2)
-        .with_seed(args.seed);
-    // A live bar on a terminal, epoch lines in a pipe or a log, nothing with --quiet.
-    let mut progress = Progress::new(args.quiet);
     let history = if let Some(path) = &args.load {
         model = Sequential::load(path)?;
         History::default()
-    } else if args.checkpoint.is_some() || args.resume.is_some() {
-        train_with_checkpoints(args, &mut model, &mnist.train_images, &train_targets, config, &mut progress)?
     } else {
-        let mut optimizer = optimizer(&args.optimizer, args.lr)?;
-        let x = &mnist.train_images;
-        model.fit_with(x, &train_targets, &loss, optimizer.as_mut(), &config, &mut [&mut progress])?
+        train(args, &mut model, &mnist.train_images, &train_targets, fit_config(args))?
     };
     if let Some(path) = &args.save {
         model.save(path)?;
@@ -188,6 +179,58 @@ fn run(args: &Args) -> ferronet::Result<()> {
     Ok(())
 }
 
+/// The flags only training reads: `--load` trains nothing, so with it each would be ignored.
+const TRAINING_ONLY: [&str; 8] =
+    ["--epochs", "--batch-size", "--lr", "--seed", "--optimizer", "--plot", "--checkpoint", "--resume"];
+
+/// The settings a checkpoint holds and `--resume` restores (Adam's learning rate among them),
+/// so that the resumed run is the interrupted one: with `--resume` each flag would be ignored.
+const RESTORED_BY_RESUME: [&str; 3] = ["--batch-size", "--lr", "--seed"];
+
+/// Refuses flags that contradict each other, and flags the chosen mode would ignore: a
+/// setting silently dropped is found out only after the run, if at all. `given` is every flag
+/// on the command line, in order, so the error names the first that does not fit.
+fn check_combination(args: &Args, given: &[String]) -> Result<(), String> {
+    let first_of = |flags: &[&str]| given.iter().find(|flag| flags.contains(&flag.as_str())).cloned();
+    if args.load.is_some() {
+        if let Some(flag) = first_of(&TRAINING_ONLY) {
+            return Err(format!("--load evaluates without training: it takes no {flag}"));
+        }
+    }
+    if args.resume.is_some() {
+        if let Some(flag) = first_of(&RESTORED_BY_RESUME) {
+            return Err(format!(
+                "--resume continues with the checkpoint's batch size, learning rate and seed: it takes no {flag}"
+            ));
+        }
+    }
+    if (args.resume.is_some() || args.checkpoint.is_some()) && args.optimizer != "adam" {
+        return Err("--checkpoint and --resume keep Adam's state: they need --optimizer adam".into());
+    }
+    if args.predict_png.is_some() && args.predict.is_none() {
+        return Err("--predict-png needs --predict INDEX".into());
+    }
+    Ok(())
+}
+
+/// `value`, the value given to `flag`, as a number; or the error that names both.
+fn parsed<T: std::str::FromStr>(flag: &str, value: String) -> Result<T, String>
+where
+    T::Err: std::fmt::Display,
+{
+    value.parse().map_err(|e| format!("{flag} {value}: {e}"))
+}
+
+/// The tutorial's run with the flags' epochs, batch size and seed: 20% of the training images
+/// held out for validation.
+fn fit_config(args: &Args) -> FitConfig {
+    FitConfig::default()
+        .with_epochs(args.epochs)
+        .with_batch_size(args.batch_size)
+        .with_validation_split(0.2)
+        .with_seed(args.seed)
+}
+
 /// The optimizer `--optimizer` names, with the learning rate `--lr` gives or its own default.
 fn optimizer(name: &str, lr: Option<f64>) -> ferronet::Result<Box<dyn Optimizer>> {
     Ok(match name {
@@ -201,9 +244,31 @@ fn optimizer(name: &str, lr: Option<f64>) -> ferronet::Result<Box<dyn Optimizer>
     })
 }
 
-/// Trains one epoch at a time from a fresh model or a `--resume` checkpoint, saving a
-/// `--checkpoint` after each: a crash loses one epoch at most, and the run ends on the weights
-/// an uninterrupted run reaches, since each epoch's shuffle depends only on the seed and the epoch.
+/// Trains `model` as the flags ask, showing progress (a live bar on a terminal, epoch lines in
+/// a pipe or a log, nothing with `--quiet`) and ending with one line for the whole run.
+fn train(
+    args: &Args,
+    model: &mut Sequential,
+    x: &Images,
+    y: &Targets,
+    config: FitConfig,
+) -> ferronet::Result<History> {
+    let mut progress = Progress::new(args.quiet);
+    let history = if args.checkpoint.is_some() || args.resume.is_some() {
+        train_with_checkpoints(args, model, x, y, config, &mut progress)?
+    } else {
+        let mut optimizer = optimizer(&args.optimizer, args.lr)?;
+        model.fit_with(x, y, &SoftmaxCrossEntropy, optimizer.as_mut(), &config, &mut [&mut progress])?
+    };
+    progress.finish(&history);
+    Ok(history)
+}
+
+/// Trains from a fresh model or a `--resume` checkpoint, stopping after each epoch to save a
+/// `--checkpoint`: a crash loses one epoch at most. Each `fit` is given the whole run and
+/// stopped by [`PauseAfterEachEpoch`], so the epoch lines count the run's epochs. The run ends on
+/// the weights an uninterrupted run reaches, since each epoch's shuffle depends only on the
+/// seed and the epoch.
 fn train_with_checkpoints(
     args: &Args,
     model: &mut Sequential,
@@ -224,15 +289,27 @@ fn train_with_checkpoints(
         (*model, adam, config) = (saved.model, saved.optimizer, saved.config.with_epochs(args.epochs));
     }
     let mut history = History::default();
-    for epoch in config.initial_epoch + 1..=config.epochs {
-        let one = config.with_epochs(epoch).with_initial_epoch(epoch - 1);
-        let done = model.fit_with(x, y, &SoftmaxCrossEntropy, &mut adam, &one, &mut [&mut *progress])?;
+    for done in config.initial_epoch..config.epochs {
+        let rest = config.with_initial_epoch(done);
+        let callbacks: &mut [&mut dyn Callback] = &mut [&mut *progress, &mut PauseAfterEachEpoch];
+        let epoch = model.fit_with(x, y, &SoftmaxCrossEntropy, &mut adam, &rest, callbacks)?;
         if let Some(path) = &args.checkpoint {
-            Checkpoint::save(path, model, &adam, &config, epoch)?;
+            Checkpoint::save(path, model, &adam, &config, done + 1)?;
         }
-        history.epochs.extend(done.epochs);
+        history.epochs.extend(epoch.epochs);
     }
     Ok(history)
+}
+
+/// Stops `fit` after its first epoch, so that a checkpoint can be saved before the next. The
+/// saving cannot be a callback itself: `fit` holds the optimizer while it runs, and a callback
+/// sees the model only as a `dyn Layer`, while a checkpoint needs Adam's state and the `Sequential`.
+struct PauseAfterEachEpoch;
+
+impl Callback for PauseAfterEachEpoch {
+    fn on_epoch_end(&mut self, _log: &EpochLog, _history: &History, _model: &mut dyn Layer<f32>) -> Control {
+        Control::Stop
+    }
 }
 
 /// The tutorial's predict_digit: the image beside every class's probability, the prediction,
@@ -267,12 +344,191 @@ fn test_image(mnist: &Mnist, index: usize) -> ferronet::Result<&[u8]> {
 }
 
 fn main() -> ExitCode {
-    let result = parse_args().and_then(|args| run(&args).map_err(|e| e.to_string()));
+    let result = parse_args(std::env::args().skip(1)).and_then(|args| run(&args).map_err(|e| e.to_string()));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `parse_args` makes of the command line `line`.
+    fn parse(line: &str) -> Result<Args, String> {
+        parse_args(line.split_whitespace().map(String::from))
+    }
+
+    #[test]
+    fn the_defaults_are_the_tutorials() {
+        let args = parse("").unwrap();
+        assert_eq!((args.epochs, args.batch_size, args.lr, args.seed), (10, 64, None, 42));
+        assert_eq!(args.optimizer, "adam");
+    }
+
+    #[test]
+    fn flags_set_their_settings() {
+        let args = parse("--epochs 3 --batch-size 7 --lr 0.5 --seed 9 --quiet --report --predict 4").unwrap();
+        assert_eq!((args.epochs, args.batch_size, args.lr, args.seed), (3, 7, Some(0.5), 9));
+        assert!(args.quiet && args.report);
+        assert_eq!(args.predict, Some(4));
+    }
+
+    #[test]
+    fn a_known_flag_without_its_value_says_so() {
+        assert_eq!(parse("--epochs").unwrap_err(), "--epochs needs a value (see --help)");
+    }
+
+    #[test]
+    fn a_value_that_does_not_parse_is_named() {
+        assert_eq!(parse("--epochs ten").unwrap_err(), "--epochs ten: invalid digit found in string");
+    }
+
+    #[test]
+    fn load_refuses_every_flag_of_training_naming_the_first() {
+        let training = [
+            "--epochs",
+            "--batch-size",
+            "--lr",
+            "--seed",
+            "--optimizer",
+            "--plot",
+            "--checkpoint",
+            "--resume",
+        ];
+        for flag in training {
+            let expected = format!("--load evaluates without training: it takes no {flag}");
+            assert_eq!(parse(&format!("--load m.st {flag} 1")).unwrap_err(), expected);
+            assert_eq!(parse(&format!("{flag} 1 --load m.st")).unwrap_err(), expected);
+        }
+        assert_eq!(
+            parse("--load m.st --epochs 5 --optimizer sgd").unwrap_err(),
+            "--load evaluates without training: it takes no --epochs"
+        );
+    }
+
+    #[test]
+    fn load_takes_the_flags_that_evaluate_and_save() {
+        let args =
+            parse("--load m.st --predict 3 --predict-png d.png --report --save copy.st --quiet").unwrap();
+        assert_eq!(args.load, Some(PathBuf::from("m.st")));
+    }
+
+    #[test]
+    fn resume_refuses_the_settings_the_checkpoint_restores() {
+        assert_eq!(
+            parse("--resume ck.st --batch-size 7 --lr 0.5 --seed 99").unwrap_err(),
+            "--resume continues with the checkpoint's batch size, learning rate and seed: it takes no --batch-size"
+        );
+        for flag in ["--lr", "--seed"] {
+            let err = parse(&format!("--resume ck.st {flag} 1")).unwrap_err();
+            assert!(err.ends_with(&format!("it takes no {flag}")), "{err}");
+        }
+    }
+
+    #[test]
+    fn resume_takes_the_epochs_to_reach_and_another_checkpoint() {
+        let args =
+            parse("--resume ck.st --epochs 6 --checkpoint ck.st --optimizer adam --plot h.svg --quiet")
+                .unwrap();
+        assert_eq!((args.epochs, args.resume), (6, Some(PathBuf::from("ck.st"))));
+    }
+
+    #[test]
+    fn checkpoints_need_adam() {
+        for line in ["--checkpoint ck.st --optimizer sgd", "--optimizer adamw --resume ck.st"] {
+            assert_eq!(
+                parse(line).unwrap_err(),
+                "--checkpoint and --resume keep Adam's state: they need --optimizer adam"
+            );
+        }
+    }
+
+    #[test]
+    fn every_output_file_needs_an_existing_folder_before_training() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing");
+        for flag in ["--plot", "--save", "--checkpoint"] {
+            let path = missing.join("out.st");
+            let err = parse_args([flag.to_string(), path.display().to_string()]).unwrap_err();
+            assert_eq!(err, format!("{flag} {}: no folder {}", path.display(), missing.display()));
+            assert!(parse_args([flag.to_string(), dir.path().join("out.st").display().to_string()]).is_ok());
+        }
+        let png = missing.join("digit.png");
+        let words = ["--predict", "0", "--predict-png", png.to_str().unwrap()].map(String::from);
+        assert_eq!(
+            parse_args(words).unwrap_err(),
+            format!("--predict-png {}: no folder {}", png.display(), missing.display())
+        );
+    }
+
+    #[test]
+    fn an_unknown_flag_is_named_with_or_without_a_word_after_it() {
+        for line in ["--bogus 3", "--bogus", "--epochs 3 --bogus", "--bogus --quiet"] {
+            assert_eq!(parse(line).unwrap_err(), "unknown flag --bogus (see --help)", "{line}");
+        }
+    }
+
+    /// Twelve 2x2 images of two classes, and a 4-3-2 network for them, seeded by `seed`.
+    fn tiny_run(seed: u64) -> (Images, Targets, Sequential) {
+        let pixels: Vec<u8> = (0..48).map(|i| (i * 37 % 256) as u8).collect();
+        let labels: Vec<u8> = (0..12).map(|i| u8::from(i % 3 == 0)).collect();
+        let mut rng = StdRng::seed_from_u64(seed);
+        let model = Sequential::new()
+            .add(Flatten::new())
+            .add(Dense::new(4, 3, &mut rng).unwrap())
+            .add(ReLU::new())
+            .add(Dense::new(3, 2, &mut rng).unwrap())
+            .add(Softmax::new());
+        (Images::new(12, 2, 2, pixels).unwrap(), Targets::classes(&labels, 2).unwrap(), model)
+    }
+
+    /// Every weight's bits, in the order the parameters are visited.
+    fn bits(model: &mut Sequential) -> Vec<u32> {
+        let mut all = Vec::new();
+        model.visit_params(&mut |p| all.extend(p.value.iter().map(|v| v.to_bits())));
+        all
+    }
+
+    /// `model` trained by `train_with_checkpoints` as the flags `words` ask, quietly; and the
+    /// epochs it reports, as its epoch lines begin.
+    fn checkpointed(words: &[&str], x: &Images, y: &Targets, model: &mut Sequential) -> Vec<String> {
+        let args = parse_args(words.iter().map(|w| w.to_string())).unwrap();
+        let quiet = &mut Progress::new(true);
+        let history = train_with_checkpoints(&args, model, x, y, fit_config(&args), quiet).unwrap();
+        history.epochs.iter().map(|e| format!("Epoch {}/{}", e.epoch, e.epochs)).collect()
+    }
+
+    /// `tiny_run(1)`'s model after `epochs` epochs of batch 5 in one `fit`, as a run without
+    /// `--checkpoint` trains.
+    fn uninterrupted(epochs: usize) -> Sequential {
+        let (x, y, mut model) = tiny_run(1);
+        let args = parse(&format!("--epochs {epochs} --batch-size 5")).unwrap();
+        let mut adam = optimizer("adam", None).unwrap();
+        model.fit(&x, &y, &SoftmaxCrossEntropy, adam.as_mut(), &fit_config(&args)).unwrap();
+        model
+    }
+
+    #[test]
+    fn a_checkpointed_run_counts_its_epochs_and_resumes_to_the_uninterrupted_weights() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ck.st");
+        let path = path.to_str().unwrap();
+
+        let (x, y, mut first) = tiny_run(1);
+        let epochs =
+            checkpointed(&["--epochs", "3", "--batch-size", "5", "--checkpoint", path], &x, &y, &mut first);
+        assert_eq!(epochs, ["Epoch 1/3", "Epoch 2/3", "Epoch 3/3"]);
+        assert_eq!(bits(&mut first), bits(&mut uninterrupted(3)));
+
+        // Other initial weights: the checkpoint replaces them.
+        let (x, y, mut resumed) = tiny_run(2);
+        let epochs = checkpointed(&["--epochs", "5", "--resume", path], &x, &y, &mut resumed);
+        assert_eq!(epochs, ["Epoch 4/5", "Epoch 5/5"]);
+        assert_eq!(bits(&mut resumed), bits(&mut uninterrupted(5)));
     }
 }

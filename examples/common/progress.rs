@@ -1,5 +1,5 @@
 //! Training progress as a [`Callback`]: a live bar during each epoch, replaced at the end of
-//! the epoch by Keras's epoch line.
+//! the epoch by Keras's epoch line; and, from [`Progress::finish`], one line for the whole run.
 //!
 //! The bar is drawn on stderr, and only when stderr is a terminal; the epoch lines go to
 //! stdout. Piped into a file or a CI log, a run therefore shows the epoch lines and nothing
@@ -27,6 +27,34 @@ impl Progress {
     pub fn new(quiet: bool) -> Self {
         Progress { live: !quiet && std::io::stderr().is_terminal(), quiet, epoch: 0, epochs: 0, bar: None }
     }
+
+    /// The run's last line, `trained N epochs in Ts (S samples/s)`, over `history`, which holds
+    /// every epoch of the run. It is not printed at `on_train_end` because one run may be
+    /// several `fit` calls: the mnist example's `--checkpoint` stops `fit` after each epoch to
+    /// save, and that run should still end with one line, not one per epoch.
+    pub fn finish(&self, history: &History) {
+        if self.quiet {
+            return;
+        }
+        let seconds: f64 = history.epochs.iter().map(|e| e.seconds).sum();
+        let samples: usize = history.epochs.iter().map(|e| e.samples).sum();
+        let epochs = history.epochs.len();
+        let plural = if epochs == 1 { "" } else { "s" };
+        println!(
+            "trained {epochs} epoch{plural} in {seconds:.1}s ({:.0} samples/s)",
+            samples as f64 / seconds
+        );
+    }
+}
+
+/// A bar for this epoch's `steps` batches, with the prefix `prefix`.
+fn new_bar(prefix: String, steps: usize) -> ProgressBar {
+    let style =
+        ProgressStyle::with_template("{prefix} {wide_bar:.cyan/blue} {pos}/{len} {elapsed} < {eta} - {msg}")
+            .map_or_else(|_| ProgressStyle::default_bar(), |style| style.progress_chars("=> "));
+    let bar = ProgressBar::hidden().with_style(style).with_prefix(prefix);
+    bar.set_length(steps as u64);
+    bar
 }
 
 impl<F: Float> Callback<F> for Progress {
@@ -68,28 +96,4 @@ impl<F: Float> Callback<F> for Progress {
         }
         Control::Continue
     }
-
-    fn on_train_end(&mut self, history: &History, _model: &mut dyn Layer<F>) {
-        if self.quiet {
-            return;
-        }
-        let seconds: f64 = history.epochs.iter().map(|e| e.seconds).sum();
-        let samples: usize = history.epochs.iter().map(|e| e.samples).sum();
-        let epochs = history.epochs.len();
-        let plural = if epochs == 1 { "" } else { "s" };
-        println!(
-            "trained {epochs} epoch{plural} in {seconds:.1}s ({:.0} samples/s)",
-            samples as f64 / seconds
-        );
-    }
-}
-
-/// A bar for this epoch's `steps` batches, with the prefix `prefix`.
-fn new_bar(prefix: String, steps: usize) -> ProgressBar {
-    let style =
-        ProgressStyle::with_template("{prefix} {wide_bar:.cyan/blue} {pos}/{len} {elapsed} < {eta} - {msg}")
-            .map_or_else(|_| ProgressStyle::default_bar(), |style| style.progress_chars("=> "));
-    let bar = ProgressBar::hidden().with_style(style).with_prefix(prefix);
-    bar.set_length(steps as u64);
-    bar
 }
