@@ -330,8 +330,13 @@ impl<F: Float> Sequential<F> {
     }
 
     fn set_input(&mut self, inputs: ArrayViewD<F>) {
-        resize(&mut self.activations[0], inputs.shape());
-        self.activations[0].assign(&inputs);
+        let batch = &mut self.activations[0];
+        resize(batch, inputs.shape());
+        // A contiguous batch (the usual case) is one memcpy; `assign` walks it element by element.
+        match (inputs.as_slice(), batch.as_slice_mut()) {
+            (Some(from), Some(to)) => to.copy_from_slice(from),
+            _ => batch.assign(&inputs),
+        }
     }
 
     /// Computes the gradient of `loss` on one batch into every parameter's `grad` (replacing what
