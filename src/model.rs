@@ -332,9 +332,13 @@ impl<F: Float> Sequential<F> {
     fn set_input(&mut self, inputs: ArrayViewD<F>) {
         let batch = &mut self.activations[0];
         resize(batch, inputs.shape());
-        // A contiguous batch (the usual case) is one memcpy; `assign` walks it element by element.
+        // A contiguous batch (the usual case) is copied row by row on every thread (see
+        // `for_each_row`); `assign` would walk it element by element on this one.
+        let row_len = inputs.shape().iter().skip(1).product::<usize>();
         match (inputs.as_slice(), batch.as_slice_mut()) {
-            (Some(from), Some(to)) => to.copy_from_slice(from),
+            (Some(from), Some(to)) if row_len > 0 => crate::parallel::for_each_row(to, row_len, &|r, row| {
+                row.copy_from_slice(&from[r * row_len..][..row_len]);
+            }),
             _ => batch.assign(&inputs),
         }
     }

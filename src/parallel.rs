@@ -287,3 +287,36 @@ pub(crate) fn range(len: usize, parts: usize, part: usize, align: usize) -> std:
     let start = (part * chunk).min(len);
     start..((part + 1) * chunk).min(len)
 }
+
+/// Calls `fill(r, row)` for every row `r` of `out` (rows of `row_len` elements), split across
+/// the threads by rows when `out` is large.
+///
+/// Used to copy or gather a batch: the thread that writes a share of it then holds that share
+/// in its own cache, so the products that read the batch next do not fetch all of it from the
+/// caller's.
+pub(crate) fn for_each_row<F: Send>(out: &mut [F], row_len: usize, fill: &(dyn Fn(usize, &mut [F]) + Sync)) {
+    let rows = out.len().checked_div(row_len).unwrap_or(0);
+    let parts = if rows * row_len >= PARALLEL_MIN_ROWS_WORK { parts() } else { 1 };
+    if parts <= 1 {
+        out.chunks_exact_mut(row_len.max(1)).enumerate().for_each(|(r, row)| fill(r, row));
+        return;
+    }
+    let out = &Shared(out.as_mut_ptr());
+    run(parts, &|part| {
+        for r in range(rows, parts, part, 1) {
+            // SAFETY: row r lies inside `out` (r < rows = out.len() / row_len), the parts' row
+            // ranges are disjoint, and `out` stays mutably borrowed until `run` returns.
+            let row = unsafe { std::slice::from_raw_parts_mut(out.0.add(r * row_len), row_len) };
+            fill(r, row);
+        }
+    });
+}
+
+/// Below this many elements a batch is filled on the calling thread: a hand-off costs more.
+const PARALLEL_MIN_ROWS_WORK: usize = 1 << 15;
+
+/// A pointer the pool's threads write through, each to its own rows.
+struct Shared<F>(*mut F);
+
+// SAFETY: see `for_each_row`: every thread writes disjoint rows.
+unsafe impl<F: Send> Sync for Shared<F> {}

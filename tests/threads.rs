@@ -53,3 +53,29 @@ fn two_trainings_at_once_give_the_bits_of_one_alone() {
         assert_eq!(loss.to_bits(), loss_alone.to_bits());
     }
 }
+
+// A batch large enough to be gathered on every thread (64 x 784 values) holds the same values
+// as one gathered on one thread, from a tensor and from images alike.
+#[test]
+fn a_batch_gathered_on_two_threads_equals_one_gathered_on_one() {
+    use ferronet::Tensor;
+    use ferronet::data::Features;
+    use ndarray::ArrayD;
+    let mnist = Mnist::load("data/mnist").unwrap();
+    let images = mnist.test_images.select(0..500).unwrap();
+    let tensor =
+        Tensor::<f32>::from_shape_vec(&[500, 784], (0..500 * 784).map(|i| i as f32).collect()).unwrap();
+    let indices: Vec<usize> = (0..64).map(|i| (i * 37) % 500).collect();
+    let gather = |threads: usize| {
+        set_threads(threads);
+        let (mut from_images, mut from_tensor) =
+            (ArrayD::<f32>::zeros(vec![0]), ArrayD::<f32>::zeros(vec![0]));
+        images.gather(&indices, &mut from_images).unwrap();
+        tensor.gather(&indices, &mut from_tensor).unwrap();
+        (from_images, from_tensor)
+    };
+    let (one, two) = (gather(1), gather(2));
+    set_threads(0);
+    assert_eq!(one, two);
+    assert_eq!(two.1[[1, 0]], (37 * 784) as f32, "row 1 is sample 37");
+}

@@ -152,12 +152,13 @@ impl<F: Float> Features<F> for Images {
             *value = F::from_f64(p as f64 / 255.0);
         }
         let out = batch.as_slice_mut().unwrap_or_else(|| unreachable!("a resized buffer is contiguous"));
-        for (row, &i) in out.chunks_exact_mut(size.max(1)).zip(indices) {
-            let image = self.image(i).ok_or_else(|| out_of_range(i, self.shape[0]))?;
+        // Every index was checked above, so `image` finds each one.
+        crate::parallel::for_each_row(out, size, &|r, row| {
+            let image = self.image(indices[r]).unwrap_or_default();
             for (x, &p) in row.iter_mut().zip(image) {
                 *x = scaled[usize::from(p)];
             }
-        }
+        });
         Ok(())
     }
 }
@@ -184,8 +185,19 @@ impl<F: Float> Features<F> for Tensor<F> {
             *batch = ArrayD::zeros(shape);
         }
         let source = self.view();
-        for (mut row, &i) in batch.axis_iter_mut(Axis(0)).zip(indices) {
-            row.assign(&source.index_axis(Axis(0), i));
+        let row_len = self.shape().iter().skip(1).product::<usize>();
+        match (source.as_slice(), batch.as_slice_mut()) {
+            // Every index was checked above, so each sample's row is inside `from`.
+            (Some(from), Some(out)) if row_len > 0 => {
+                crate::parallel::for_each_row(out, row_len, &|r, row| {
+                    row.copy_from_slice(&from[indices[r] * row_len..][..row_len]);
+                })
+            }
+            _ => {
+                for (mut row, &i) in batch.axis_iter_mut(Axis(0)).zip(indices) {
+                    row.assign(&source.index_axis(Axis(0), i));
+                }
+            }
         }
         Ok(())
     }
