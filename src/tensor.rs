@@ -169,10 +169,28 @@ pub(crate) fn argmax<F: Float>(values: &[F]) -> usize {
 /// Whether every element is finite, in one pass that does not branch per element: `x * 0` is
 /// (plus or minus) 0 for a finite `x` and NaN for an infinite or NaN one, and a NaN survives
 /// any sum. Eight independent sums let the compiler vectorise the loop.
+///
+/// A large array is checked on every thread, each taking the same share as the matrix product
+/// that wrote it (the rows of a weight gradient), so each reads what is in its own cache.
 pub(crate) fn all_finite<F: Float>(values: &ArrayD<F>) -> bool {
     let Some(slice) = values.as_slice_memory_order() else {
         return values.iter().all(|x| x.is_finite());
     };
+    let parts = if slice.len() >= 1 << 15 { crate::parallel::parts() } else { 1 };
+    if parts <= 1 {
+        return slice_finite(slice);
+    }
+    let finite = std::sync::atomic::AtomicBool::new(true);
+    crate::parallel::run(parts, &|part| {
+        if !slice_finite(&slice[crate::parallel::range(slice.len(), parts, part, 16)]) {
+            finite.store(false, std::sync::atomic::Ordering::Relaxed);
+        }
+    });
+    finite.into_inner()
+}
+
+/// [`all_finite`] for one slice, on this thread.
+fn slice_finite<F: Float>(slice: &[F]) -> bool {
     let mut sums = [F::zero(); 8];
     let mut chunks = slice.chunks_exact(8);
     for chunk in &mut chunks {
