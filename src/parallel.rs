@@ -133,13 +133,19 @@ fn pool() -> &'static Pool {
     })
 }
 
-/// How long a waiting thread spins before it sleeps. A training step hands out a job every few
-/// tens of microseconds; waking a sleeping thread costs about as much as the job.
+/// How long a worker spins for its next job before it sleeps (a few milliseconds). A training
+/// step hands out a job every few tens of microseconds; waking a sleeping thread costs about
+/// as much as the job.
 const SPINS: u32 = 1 << 16;
 
-/// Spins until `ready` holds or the spin budget runs out; returns whether it holds.
-fn spin_until(ready: impl Fn() -> bool) -> bool {
-    for spin in 0..SPINS {
+/// How long the caller spins for the other parts of its job before it sleeps (~100 µs, longer
+/// than the largest part of a step takes). A part not finished by then has lost its core to
+/// another program; sleeping gives a core back to it.
+const CALLER_SPINS: u32 = 1 << 11;
+
+/// Spins until `ready` holds or `spins` run out; returns whether it holds.
+fn spin_until(spins: u32, ready: impl Fn() -> bool) -> bool {
+    for spin in 0..spins {
         if ready() {
             return true;
         }
@@ -173,7 +179,7 @@ fn work(pool: &'static Pool) {
     let mut seen = 0;
     loop {
         let fresh = |announced: u64| announced >> 8 != seen;
-        if !spin_until(|| fresh(pool.announced.load(Ordering::Acquire))) {
+        if !spin_until(SPINS, || fresh(pool.announced.load(Ordering::Acquire))) {
             let mut guard = lock(&pool.sleep);
             pool.sleepers.fetch_add(1, Ordering::SeqCst);
             while !fresh(pool.announced.load(Ordering::SeqCst)) {
@@ -271,7 +277,7 @@ pub(crate) fn run(parts: usize, job: &(dyn Fn(usize) + Sync)) {
     finish_part(pool, parts);
     // Parts no worker has claimed yet (a worker late or asleep) are run here.
     run_parts(pool, generation, parts);
-    if !spin_until(|| pool.finished.load(Ordering::Acquire) == parts) {
+    if !spin_until(CALLER_SPINS, || pool.finished.load(Ordering::Acquire) == parts) {
         let mut guard = lock(&pool.sleep);
         pool.caller_asleep.store(true, Ordering::SeqCst);
         while pool.finished.load(Ordering::SeqCst) < parts {
