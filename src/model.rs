@@ -7,7 +7,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 use crate::callbacks::{BatchLog, Callback, Control};
-use crate::data::{Batches, Features, TargetBuffer, Targets, split_point};
+use crate::data::{Batches, Features, TargetBuffer, Targets, copy_rows, split_point};
 use crate::error::{Error, Result};
 use crate::layers::{Layer, Mode, Param, resize, try_resize, view2};
 use crate::loss::{Loss, TargetBatch};
@@ -332,14 +332,10 @@ impl<F: Float> Sequential<F> {
     fn set_input(&mut self, inputs: ArrayViewD<F>) {
         let batch = &mut self.activations[0];
         resize(batch, inputs.shape());
-        // A contiguous batch (the usual case) is copied row by row on every thread (see
-        // `for_each_row`); `assign` would walk it element by element on this one.
-        let row_len = inputs.shape().iter().skip(1).product::<usize>();
-        match (inputs.as_slice(), batch.as_slice_mut()) {
-            (Some(from), Some(to)) if row_len > 0 => crate::parallel::for_each_row(to, row_len, &|r, row| {
-                row.copy_from_slice(&from[r * row_len..][..row_len]);
-            }),
-            _ => batch.assign(&inputs),
+        // A contiguous batch (the usual case) is copied row by row on every thread; `assign`
+        // walks it element by element on this one.
+        if !copy_rows(&inputs, batch, &|r| r) {
+            batch.assign(&inputs);
         }
     }
 

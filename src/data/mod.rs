@@ -12,7 +12,7 @@ pub use batches::{Batches, split_point};
 pub use idx::{IdxArray, read_idx};
 pub use mnist::Mnist;
 
-use ndarray::{Array2, ArrayD, Axis, Dimension, Ix2, IxDyn};
+use ndarray::{Array2, ArrayD, ArrayViewD, Axis, Dimension, Ix2, IxDyn};
 
 use crate::error::{Error, Result};
 use crate::layers::resize;
@@ -181,25 +181,36 @@ impl<F: Float> Features<F> for Tensor<F> {
         let mut shape = IxDyn(self.shape());
         shape[0] = indices.len();
         check_shape::<F>("batch shape", shape.slice())?;
-        if batch.raw_dim() != shape {
-            *batch = ArrayD::zeros(shape);
-        }
+        resize(batch, shape.slice());
         let source = self.view();
-        let row_len = self.shape().iter().skip(1).product::<usize>();
-        match (source.as_slice(), batch.as_slice_mut()) {
-            // Every index was checked above, so each sample's row is inside `from`.
-            (Some(from), Some(out)) if row_len > 0 => {
-                crate::parallel::for_each_row(out, row_len, &|r, row| {
-                    row.copy_from_slice(&from[indices[r] * row_len..][..row_len]);
-                })
-            }
-            _ => {
-                for (mut row, &i) in batch.axis_iter_mut(Axis(0)).zip(indices) {
-                    row.assign(&source.index_axis(Axis(0), i));
-                }
+        // Every index was checked above, so each sample's row is inside the source.
+        if !copy_rows(&source, batch, &|r| indices[r]) {
+            for (mut row, &i) in batch.axis_iter_mut(Axis(0)).zip(indices) {
+                row.assign(&source.index_axis(Axis(0), i));
             }
         }
         Ok(())
+    }
+}
+
+/// Copies row `source_row(r)` of `from` into row `r` of `batch` for every row of `batch`, on
+/// every thread (see [`crate::parallel::for_each_row`]), and returns true; returns false, having
+/// copied nothing, when either array is not contiguous or the rows are empty. A row is all of a
+/// sample: everything past the first axis.
+pub(crate) fn copy_rows<F: Float>(
+    from: &ArrayViewD<F>,
+    batch: &mut ArrayD<F>,
+    source_row: &(dyn Fn(usize) -> usize + Sync),
+) -> bool {
+    let row_len = from.shape().iter().skip(1).product::<usize>();
+    match (from.as_slice(), batch.as_slice_mut()) {
+        (Some(from), Some(out)) if row_len > 0 => {
+            crate::parallel::for_each_row(out, row_len, &|r, row| {
+                row.copy_from_slice(&from[source_row(r) * row_len..][..row_len]);
+            });
+            true
+        }
+        _ => false,
     }
 }
 
