@@ -24,6 +24,14 @@
 //! the tile an element falls in, the other dimensions, the strides or the run, so the same
 //! inputs give the same bits every time on the same processor. (The AVX2 kernel fuses each
 //! multiply-add and the portable one does not, so the two paths may differ in the last bit.)
+//!
+//! # Threads
+//! A large product is cut into one part per thread. A product deeper than it is wide (the
+//! first layer's forward, `[64, 784] x [784, 128]`) is cut along the depth, in whole blocks:
+//! the caller's blocks go into `c` as usual, each other block's sum into a buffer of its
+//! own, folded into `c` afterwards in block order and with the kernel's rounding. Other
+//! products are cut into rows or columns of `c`. Either way every element gets the bits it
+//! gets on one thread.
 
 use std::fmt;
 
@@ -52,6 +60,9 @@ const ALIGN: usize = 64;
 #[derive(Default)]
 pub struct GemmScratch<F> {
     buf: Vec<F>,
+    /// The sums of the depth blocks a thread other than the caller takes in a product cut
+    /// along the depth (see `multiply_split_depth`).
+    partial: Vec<F>,
     /// One scratch per thread when a product is split (see [`crate::parallel`]).
     parts: Vec<GemmScratch<F>>,
 }
@@ -59,12 +70,12 @@ pub struct GemmScratch<F> {
 impl<F: Float> GemmScratch<F> {
     /// An empty scratch; the first [`gemm`] sizes it.
     pub fn new() -> Self {
-        GemmScratch { buf: Vec::new(), parts: Vec::new() }
+        GemmScratch { buf: Vec::new(), partial: Vec::new(), parts: Vec::new() }
     }
 
     /// The number of elements it holds.
     pub fn len(&self) -> usize {
-        self.buf.len() + self.parts.iter().map(GemmScratch::len).sum::<usize>()
+        self.buf.len() + self.partial.len() + self.parts.iter().map(GemmScratch::len).sum::<usize>()
     }
 
     /// Whether it has not grown yet.
@@ -91,14 +102,19 @@ impl<F: Float> GemmScratch<F> {
 impl<F> Clone for GemmScratch<F> {
     /// An empty scratch: the contents are scratch, and the clone grows on its first use.
     fn clone(&self) -> Self {
-        GemmScratch { buf: Vec::new(), parts: Vec::new() }
+        GemmScratch { buf: Vec::new(), partial: Vec::new(), parts: Vec::new() }
     }
 }
 
 impl<F> fmt::Debug for GemmScratch<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GemmScratch")
-            .field("len", &(self.buf.len() + self.parts.iter().map(|p| p.buf.len()).sum::<usize>()))
+            .field(
+                "len",
+                &(self.buf.len()
+                    + self.partial.len()
+                    + self.parts.iter().map(|p| p.buf.len() + p.partial.len()).sum::<usize>()),
+            )
             .finish()
     }
 }
@@ -175,10 +191,17 @@ pub fn gemm<F: Float>(
     if scratch.parts.len() < parts {
         scratch.parts.resize_with(parts, GemmScratch::new);
     }
+    let shared = &Split { a, b, c, scratches: scratch.parts.as_mut_ptr() };
+    let blocks = k.div_ceil(KC);
+    if blocks >= parts && k > m.max(n) {
+        // SAFETY: the matrices come from views of the stated shapes, and `c` is borrowed
+        // mutably, so it overlaps neither `a` nor `b`.
+        unsafe { multiply_split_depth(alpha, shared, beta, [m, k, n], parts) };
+        return Ok(());
+    }
     // Cut the larger side of the result, so that the operand packed again by every thread
     // is the smaller one. Either cut leaves each element's sum over the depth as it was.
     let split_rows = m > n;
-    let shared = &Split { a, b, c, scratches: scratch.parts.as_mut_ptr() };
     crate::parallel::run(parts, &|part| {
         let Split { a, b, c, scratches } = *shared;
         let (a, b, c, dims) = if split_rows {
@@ -196,6 +219,93 @@ pub fn gemm<F: Float>(
         unsafe { multiply(alpha, a, b, beta, c, dims, &mut *scratches.add(part)) };
     });
     Ok(())
+}
+
+/// A deep product (the first layer's forward `[64, 784] x [784, 128]`) cut along the depth:
+/// each thread takes whole depth blocks, so it packs only its share of both operands, and
+/// reads the rows of `b` (the first layer's weight) that its share of the weight gradient
+/// and of the optimizer step wrote.
+///
+/// The first part adds its blocks into `c` as [`run`] would; every later block's sum goes to
+/// its own buffer in that part's scratch and is folded into `c` afterwards, block by block in
+/// increasing order, rounded as the kernel folds a block. So `c` gets exactly the bits of the
+/// unsplit product, whatever the number of parts.
+///
+/// # Safety
+/// As [`multiply`] for the matrices in `split`, whose `scratches` hold `parts` scratches.
+unsafe fn multiply_split_depth<F: Float>(
+    alpha: F,
+    split: &Split<F>,
+    beta: F,
+    [m, k, n]: [usize; 3],
+    parts: usize,
+) {
+    let blocks = k.div_ceil(KC);
+    let depth = k.div_ceil(blocks);
+    crate::parallel::run(parts, &|part| {
+        let Split { a, b, c, scratches } = *split;
+        // SAFETY: each part uses only its own scratch, which stays borrowed until `run` returns.
+        let scratch = unsafe { &mut *scratches.add(part) };
+        let mine = crate::parallel::range(blocks, parts, part, 1);
+        if part > 0 && scratch.partial.len() < mine.len() * m * n {
+            scratch.partial.resize(mine.len() * m * n, F::zero());
+        }
+        let mut partial = std::mem::take(&mut scratch.partial);
+        for (nth, block) in mine.enumerate() {
+            let start = block * depth;
+            let dims = [m, depth.min(k - start), n];
+            let (a, b) = (a.skip_cols(start), b.skip_rows(start));
+            // SAFETY: the blocks are inside `a` and `b`; the first part writes `c`, the others
+            // their own buffers of `m * n` elements.
+            unsafe {
+                if part == 0 {
+                    let beta = if block == 0 { beta } else { F::one() };
+                    multiply(alpha, a, b, beta, c, dims, scratch);
+                } else {
+                    let out = MatMut { ptr: partial[nth * m * n..].as_mut_ptr(), rs: n as isize, cs: 1 };
+                    multiply(F::one(), a, b, F::zero(), out, dims, scratch);
+                }
+            }
+        }
+        scratch.partial = partial;
+    });
+    for part in 1..parts {
+        let Split { c, scratches, .. } = *split;
+        // SAFETY: the parts are done; this part's scratch holds its blocks' sums.
+        let scratch = unsafe { &*scratches.add(part) };
+        let count = crate::parallel::range(blocks, parts, part, 1).len();
+        for sum in scratch.partial.chunks_exact(m * n).take(count) {
+            // SAFETY: `c` addresses `[m, n]` elements; `sum` holds `m * n`.
+            unsafe { fold(alpha, sum, c, [m, n]) };
+        }
+    }
+}
+
+/// `c += alpha * sum`, element by element, rounded exactly as the kernel folds a later depth
+/// block into `c`: fused on the AVX2 path, a product then a sum on the portable one.
+///
+/// # Safety
+/// `c` addresses `[m, n]` valid elements, overlapping `sum`, which holds `[m, n]` row-major.
+unsafe fn fold<F: Float>(alpha: F, sum: &[F], c: MatMut<F>, [m, n]: [usize; 2]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::any::TypeId::of::<F>() == std::any::TypeId::of::<f32>()
+        && is_x86_feature_detected!("avx2")
+        && is_x86_feature_detected!("fma")
+    {
+        // SAFETY: F is f32 (same TypeId), so the casts only rename the type; the processor has FMA.
+        unsafe {
+            let sum = std::slice::from_raw_parts(sum.as_ptr().cast::<f32>(), sum.len());
+            avx2::fold(alpha.to_f64() as f32, sum, c.cast(), [m, n]);
+        }
+        return;
+    }
+    for (i, row) in sum.chunks_exact(n).take(m).enumerate() {
+        for (j, &sum) in row.iter().enumerate() {
+            let out = c.tile(i, j, 1, 1).ptr;
+            // SAFETY: (i, j) is inside `c`.
+            unsafe { *out = alpha * sum + *out };
+        }
+    }
 }
 
 /// Products with fewer multiply-adds than this run on one thread: a hand-off to another
@@ -561,7 +671,7 @@ mod avx2 {
 
     use std::arch::x86_64::*;
 
-    use super::{Block, Kernel, Tile, gather_panel, pack_adjacent};
+    use super::{Block, Kernel, MatMut, Tile, gather_panel, pack_adjacent};
 
     /// Six rows by two 8-lane vectors: twelve accumulators, two for `b` and one broadcast
     /// of `a` fill fifteen of the sixteen vector registers.
@@ -701,6 +811,22 @@ mod avx2 {
             _mm256_permute2f128_ps::<0x31>(s[2], s[6]),
             _mm256_permute2f128_ps::<0x31>(s[3], s[7]),
         ]
+    }
+
+    /// [`super::fold`] compiled with FMA, so that each element's `alpha * sum + c` is one
+    /// fused multiply-add, as in [`rows`].
+    ///
+    /// # Safety
+    /// As [`super::fold`], and the processor supports FMA.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn fold(alpha: f32, sum: &[f32], c: MatMut<f32>, [m, n]: [usize; 2]) {
+        for (i, row) in sum.chunks_exact(n).take(m).enumerate() {
+            for (j, &sum) in row.iter().enumerate() {
+                let out = c.tile(i, j, 1, 1).ptr;
+                // SAFETY: (i, j) is inside `c`.
+                unsafe { *out = alpha.mul_add(sum, *out) };
+            }
+        }
     }
 
     /// The kernel for a tile of `R <= 6` rows (`c.rows == R`), so that a partial tile at the

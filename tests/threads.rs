@@ -1,5 +1,6 @@
 //! Training gives the same bits on one thread as on two: work is split along rows or columns
-//! of products and elements of Adam's update, never along a sum.
+//! of products, along whole depth blocks of deep products (whose sums are folded in the order
+//! one thread adds them), and along elements of Adam's update.
 
 mod common;
 
@@ -78,4 +79,32 @@ fn a_batch_gathered_on_two_threads_equals_one_gathered_on_one() {
     set_threads(0);
     assert_eq!(one, two);
     assert_eq!(two.1[[1, 0]], (37 * 784) as f32, "row 1 is sample 37");
+}
+
+// Products deeper than they are wide are cut along the depth on two threads; the blocks' sums
+// are folded into the result in order, so the bits are those of one thread, for any alpha and
+// beta and a result that is not contiguous.
+#[test]
+fn a_product_cut_along_its_depth_gives_the_bits_of_one_thread() {
+    use ferronet::linalg::{GemmScratch, gemm};
+    use ndarray::{Array2, s};
+    fn product<F: ferronet::Float>(threads: usize, [m, k, n]: [usize; 3]) -> Array2<F> {
+        set_threads(threads);
+        let value = |i: usize| F::from_f64(((i * 7919) % 1000) as f64 / 997.0 - 0.5);
+        let a = Array2::from_shape_fn((m, k), |(i, j)| value(i * k + j));
+        let b = Array2::from_shape_fn((k, n), |(i, j)| value(3 + i * n + j));
+        let mut c = Array2::from_shape_fn((m, 2 * n), |(i, j)| value(5 + i * n + j));
+        let mut scratch = GemmScratch::new();
+        let alpha = F::from_f64(0.3);
+        let beta = F::from_f64(0.7);
+        gemm(alpha, a.view(), b.view(), beta, c.slice_mut(s![.., ..;2]), &mut scratch).unwrap();
+        c
+    }
+    for dims in [[64, 784, 128], [5, 1000, 3], [300, 600, 20]] {
+        let (one, two) = (product::<f32>(1, dims), product::<f32>(2, dims));
+        assert!(one.iter().zip(&two).all(|(a, b)| a.to_bits() == b.to_bits()), "f32 {dims:?}");
+        let (one, two) = (product::<f64>(1, dims), product::<f64>(2, dims));
+        assert!(one.iter().zip(&two).all(|(a, b)| a.to_bits() == b.to_bits()), "f64 {dims:?}");
+    }
+    set_threads(0);
 }
