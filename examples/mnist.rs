@@ -36,7 +36,7 @@ use std::process::ExitCode;
 use common::{draw, plot, progress::Progress, report};
 use ferronet::callbacks::{Callback, Control};
 use ferronet::data::{Images, Mnist, Targets};
-use ferronet::layers::{Dense, Flatten, Layer, ReLU, Softmax};
+use ferronet::layers::{Activation, Dense, Flatten, Layer, Softmax};
 use ferronet::loss::SoftmaxCrossEntropy;
 use ferronet::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
 use ferronet::{Checkpoint, EpochLog, FitConfig, History, Sequential};
@@ -137,14 +137,14 @@ fn run(args: &Args) -> ferronet::Result<()> {
         test_image(&mnist, index)?; // a wrong index fails now, not after training
     }
 
-    // Build: 784-128-64-10, Glorot-uniform weights from one seeded RNG.
+    // Build: 784-128-64-10, Glorot-uniform weights from one seeded RNG. The ReLUs are part of
+    // their Dense layers, as in Keras's `Dense(128, activation="relu")`: the bias and the ReLU
+    // are applied as the matrix product writes its output.
     let mut rng = StdRng::seed_from_u64(args.seed);
     let mut model = Sequential::new()
         .add(Flatten::new())
-        .add(Dense::new(784, 128, &mut rng)?)
-        .add(ReLU::new())
-        .add(Dense::new(128, 64, &mut rng)?)
-        .add(ReLU::new())
+        .add(Dense::new(784, 128, &mut rng)?.with_activation(Activation::Relu))
+        .add(Dense::new(128, 64, &mut rng)?.with_activation(Activation::Relu))
         .add(Dense::new(64, 10, &mut rng)?)
         .add(Softmax::new());
 
@@ -480,8 +480,7 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(seed);
         let model = Sequential::new()
             .add(Flatten::new())
-            .add(Dense::new(4, 3, &mut rng).unwrap())
-            .add(ReLU::new())
+            .add(Dense::new(4, 3, &mut rng).unwrap().with_activation(Activation::Relu))
             .add(Dense::new(3, 2, &mut rng).unwrap())
             .add(Softmax::new());
         (Images::new(12, 2, 2, pixels).unwrap(), Targets::classes(&labels, 2).unwrap(), model)

@@ -8,7 +8,7 @@
 //!
 //! ```
 //! use ferronet::data::{Mnist, Targets};
-//! use ferronet::layers::{Dense, Flatten, ReLU, Softmax};
+//! use ferronet::layers::{Activation, Dense, Flatten, Softmax};
 //! use ferronet::loss::SoftmaxCrossEntropy;
 //! use ferronet::optim::{Adam, AdamConfig};
 //! use ferronet::{FitConfig, Sequential};
@@ -24,14 +24,14 @@
 //! let y_test = Targets::classes(&mnist.test_labels[..500], 10)?;
 //!
 //! // 3. Build. One seeded RNG makes the initial weights reproducible; `::<f32>` names the
-//! //    precision (nothing else here would tell the compiler).
+//! //    precision (nothing else here would tell the compiler). `Activation::Relu` is Keras's
+//! //    `activation="relu"`, applied as the product is written; a `ReLU` layer after a linear
+//! //    Dense (PyTorch's form) gives the same bits, one pass over the output later.
 //! let mut rng = StdRng::seed_from_u64(42);
 //! let mut model = Sequential::<f32>::new()
 //!     .add(Flatten::new())                       // [N, 28, 28] -> [N, 784]
-//!     .add(Dense::new(784, 128, &mut rng)?)
-//!     .add(ReLU::new())
-//!     .add(Dense::new(128, 64, &mut rng)?)
-//!     .add(ReLU::new())
+//!     .add(Dense::new(784, 128, &mut rng)?.with_activation(Activation::Relu))
+//!     .add(Dense::new(128, 64, &mut rng)?.with_activation(Activation::Relu))
 //!     .add(Dense::new(64, 10, &mut rng)?)
 //!     .add(Softmax::new());                      // probabilities out of predict
 //!

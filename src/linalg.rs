@@ -35,7 +35,7 @@
 
 use std::fmt;
 
-use ndarray::{ArrayView2, ArrayViewMut2};
+use ndarray::{ArrayView1, ArrayView2, ArrayViewMut2};
 
 use crate::error::{Error, Result};
 use crate::tensor::Float;
@@ -152,6 +152,95 @@ pub fn gemm<F: Float>(
     mut c: ArrayViewMut2<F>,
     scratch: &mut GemmScratch<F>,
 ) -> Result<()> {
+    let [m, k, n] = dims_of(&a, &b, &c)?;
+    if m == 0 || n == 0 {
+        return Ok(());
+    }
+    if k == 0 || alpha == F::zero() {
+        if beta == F::zero() {
+            c.fill(F::zero());
+        } else if beta != F::one() {
+            c.map_inplace(|x| *x = beta * *x);
+        }
+        return Ok(());
+    }
+    let onto = if beta == F::zero() { Onto::Nothing } else { Onto::Scaled(beta) };
+    let write = Write { alpha, onto, relu: false };
+    // SAFETY: the matrices come from views of the stated shapes, and `c` is borrowed mutably,
+    // so it overlaps neither `a` nor `b`.
+    unsafe { product(MatRef::of(&a), MatRef::of(&b), write, MatMut::of(&mut c), [m, k, n], scratch) };
+    Ok(())
+}
+
+/// `c = a b + bias`, the bias added to every row, then `max(c, 0)` when `relu` is set: a dense
+/// layer's forward pass. The bias and the ReLU are applied as the kernel writes each tile of
+/// `c`, so they cost no pass of their own. `c` is not read.
+///
+/// The bits are those of broadcasting the bias into `c`, then `gemm` with `beta = 1`, then a
+/// ReLU that keeps NaN and sends `-0.0` to `0.0`.
+///
+/// # Errors
+/// [`Error::Shape`] when the shapes do not fit: `a` is `[m, k]`, `b` must be `[k, n]`, `bias`
+/// `[n]` and `c` `[m, n]`; `c` is then untouched.
+///
+/// # Example
+/// ```
+/// use ferronet::linalg::{GemmScratch, affine};
+/// use ndarray::{Array2, array};
+///
+/// let x = array![[1.0f32, 2.0], [3.0, 4.0]];
+/// let w = array![[1.0f32, -1.0], [1.0, -1.0]];
+/// let mut y = Array2::zeros((2, 2));
+/// affine(x.view(), w.view(), array![0.5f32, 2.0].view(), true, y.view_mut(), &mut GemmScratch::new())?;
+/// assert_eq!(y, array![[3.5, 0.0], [7.5, 0.0]]);
+/// # Ok::<(), ferronet::Error>(())
+/// ```
+pub fn affine<F: Float>(
+    a: ArrayView2<F>,
+    b: ArrayView2<F>,
+    bias: ArrayView1<F>,
+    relu: bool,
+    mut c: ArrayViewMut2<F>,
+    scratch: &mut GemmScratch<F>,
+) -> Result<()> {
+    let [m, k, n] = dims_of(&a, &b, &c)?;
+    if bias.len() != n {
+        return Err(Error::shape(
+            format!("affine: the bias of a {:?} result", c.shape()),
+            &[n],
+            bias.shape(),
+        ));
+    }
+    if m == 0 || n == 0 {
+        return Ok(());
+    }
+    let onto = match bias.as_slice() {
+        Some(bias) if k > 0 => Onto::Bias(bias.as_ptr()),
+        // A strided bias is broadcast first and added to like an old `c`.
+        _ => {
+            c.assign(&bias);
+            Onto::Scaled(F::one())
+        }
+    };
+    if k == 0 {
+        if relu {
+            c.map_inplace(|x| *x = relu_of(*x));
+        }
+        return Ok(());
+    }
+    let write = Write { alpha: F::one(), onto, relu };
+    // SAFETY: as in `gemm`; the bias, when used, is a slice of `n` elements.
+    unsafe { product(MatRef::of(&a), MatRef::of(&b), write, MatMut::of(&mut c), [m, k, n], scratch) };
+    Ok(())
+}
+
+/// ReLU as [`crate::layers::ReLU`] computes it: NaN stays NaN, `-0.0` becomes `0.0`.
+fn relu_of<F: Float>(x: F) -> F {
+    if x <= F::zero() { F::zero() } else { x }
+}
+
+/// `[m, k, n]` when `a` is `[m, k]`, `b` `[k, n]` and `c` `[m, n]`.
+fn dims_of<F>(a: &ArrayView2<F>, b: &ArrayView2<F>, c: &ArrayViewMut2<F>) -> Result<[usize; 3]> {
     let (m, k) = a.dim();
     let n = b.ncols();
     if b.nrows() != k {
@@ -168,144 +257,108 @@ pub fn gemm<F: Float>(
             c.shape(),
         ));
     }
-    if m == 0 || n == 0 {
-        return Ok(());
-    }
-    if k == 0 || alpha == F::zero() {
-        if beta == F::zero() {
-            c.fill(F::zero());
-        } else if beta != F::one() {
-            c.map_inplace(|x| *x = beta * *x);
+    Ok([m, k, n])
+}
+
+/// How the kernel writes a depth block's sums into `c`: `c = alpha * sum + onto`, then ReLU
+/// when `relu` is set (only ever for the last depth block).
+#[derive(Clone, Copy)]
+struct Write<F> {
+    alpha: F,
+    onto: Onto<F>,
+    relu: bool,
+}
+
+/// What a depth block's sums are added to.
+#[derive(Clone, Copy)]
+enum Onto<F> {
+    /// Nothing: `c` is not read.
+    Nothing,
+    /// `beta * c`.
+    Scaled(F),
+    /// `bias[j]` in column `j` of every row; the pointer is at the bias of the first column of
+    /// the `c` it goes with, and the bias is contiguous.
+    Bias(*const F),
+}
+
+impl<F> Onto<F> {
+    /// The same for the matrix from column `j` on.
+    fn skip_cols(self, j: usize) -> Self {
+        match self {
+            Onto::Bias(bias) => Onto::Bias(bias.wrapping_add(j)),
+            other => other,
         }
-        return Ok(());
     }
-    let (a, b, c) = (MatRef::of(&a), MatRef::of(&b), MatMut::of(&mut c));
+}
+
+impl<F: Float> Write<F> {
+    /// The write of depth block `pc .. pc + kc` of `k`: the first adds onto what `self` says,
+    /// the later ones onto `c`; only the last applies the ReLU.
+    fn for_block(self, pc: usize, kc: usize, k: usize) -> Self {
+        let onto = if pc == 0 { self.onto } else { Onto::Scaled(F::one()) };
+        Write { alpha: self.alpha, onto, relu: self.relu && pc + kc >= k }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    fn to_f32(self) -> Write<f32> {
+        let onto = match self.onto {
+            Onto::Nothing => Onto::Nothing,
+            Onto::Scaled(beta) => Onto::Scaled(beta.to_f64() as f32),
+            Onto::Bias(bias) => Onto::Bias(bias.cast()),
+        };
+        Write { alpha: self.alpha.to_f64() as f32, onto, relu: self.relu }
+    }
+}
+
+/// `c = write(a b)` for `[m, k, n]` with `m, n, k > 0`, cut across the threads when large.
+///
+/// # Safety
+/// `a`, `b` and `c` address `[m, k]`, `[k, n]` and `[m, n]` valid elements, `c` overlaps
+/// neither, and a bias in `write` addresses `n` valid elements.
+unsafe fn product<F: Float>(
+    a: MatRef<F>,
+    b: MatRef<F>,
+    write: Write<F>,
+    c: MatMut<F>,
+    [m, k, n]: [usize; 3],
+    scratch: &mut GemmScratch<F>,
+) {
     let parts =
         if m.saturating_mul(n).saturating_mul(k) >= PARALLEL_MIN_WORK { crate::parallel::parts() } else { 1 };
     if parts <= 1 {
-        // SAFETY: the matrices come from views of the stated shapes, and `c` is borrowed
-        // mutably, so it overlaps neither `a` nor `b`.
-        unsafe { multiply(alpha, a, b, beta, c, [m, k, n], scratch) };
-        return Ok(());
+        // SAFETY: forwarded.
+        unsafe { multiply(a, b, write, c, [m, k, n], scratch) };
+        return;
     }
     if scratch.parts.len() < parts {
         scratch.parts.resize_with(parts, GemmScratch::new);
     }
-    let shared = &Split { a, b, c, scratches: scratch.parts.as_mut_ptr() };
-    let blocks = k.div_ceil(KC);
-    if blocks >= parts && k > m.max(n) {
-        // SAFETY: the matrices come from views of the stated shapes, and `c` is borrowed
-        // mutably, so it overlaps neither `a` nor `b`.
-        unsafe { multiply_split_depth(alpha, shared, beta, [m, k, n], parts) };
-        return Ok(());
+    let shared = &Split { a, b, c, write, scratches: scratch.parts.as_mut_ptr() };
+    if k.div_ceil(KC) >= parts && k > m.max(n) {
+        // SAFETY: forwarded.
+        unsafe { multiply_split_depth(shared, [m, k, n], parts) };
+        return;
     }
     // Cut the larger side of the result, so that the operand packed again by every thread
     // is the smaller one. Either cut leaves each element's sum over the depth as it was.
     let split_rows = m > n;
     crate::parallel::run(parts, &|part| {
-        let Split { a, b, c, scratches } = *shared;
-        let (a, b, c, dims) = if split_rows {
+        let Split { a, b, c, write, scratches } = *shared;
+        let (a, b, c, write, dims) = if split_rows {
             let rows = crate::parallel::range(m, parts, part, 8);
-            (a.skip_rows(rows.start), b, c.skip_rows(rows.start), [rows.len(), k, n])
+            (a.skip_rows(rows.start), b, c.skip_rows(rows.start), write, [rows.len(), k, n])
         } else {
             let cols = crate::parallel::range(n, parts, part, 16);
-            (a, b.skip_cols(cols.start), c.skip_cols(cols.start), [m, k, cols.len()])
+            let write = Write { onto: write.onto.skip_cols(cols.start), ..write };
+            (a, b.skip_cols(cols.start), c.skip_cols(cols.start), write, [m, k, cols.len()])
         };
         if dims[0] == 0 || dims[2] == 0 {
             return;
         }
         // SAFETY: each part multiplies its own rows (or columns) of `c`, disjoint from the
         // other parts', into its own scratch; all stay borrowed until `run` returns.
-        unsafe { multiply(alpha, a, b, beta, c, dims, &mut *scratches.add(part)) };
+        unsafe { multiply(a, b, write, c, dims, &mut *scratches.add(part)) };
     });
-    Ok(())
-}
-
-/// A deep product (the first layer's forward `[64, 784] x [784, 128]`) cut along the depth:
-/// each thread takes whole depth blocks, so it packs only its share of both operands, and
-/// reads the rows of `b` (the first layer's weight) that its share of the weight gradient
-/// and of the optimizer step wrote.
-///
-/// The first part adds its blocks into `c` as [`run`] would; every later block's sum goes to
-/// its own buffer in that part's scratch and is folded into `c` afterwards, block by block in
-/// increasing order, rounded as the kernel folds a block. So `c` gets exactly the bits of the
-/// unsplit product, whatever the number of parts.
-///
-/// # Safety
-/// As [`multiply`] for the matrices in `split`, whose `scratches` hold `parts` scratches.
-unsafe fn multiply_split_depth<F: Float>(
-    alpha: F,
-    split: &Split<F>,
-    beta: F,
-    [m, k, n]: [usize; 3],
-    parts: usize,
-) {
-    let blocks = k.div_ceil(KC);
-    let depth = k.div_ceil(blocks);
-    crate::parallel::run(parts, &|part| {
-        let Split { a, b, c, scratches } = *split;
-        // SAFETY: each part uses only its own scratch, which stays borrowed until `run` returns.
-        let scratch = unsafe { &mut *scratches.add(part) };
-        let mine = crate::parallel::range(blocks, parts, part, 1);
-        if part > 0 && scratch.partial.len() < mine.len() * m * n {
-            scratch.partial.resize(mine.len() * m * n, F::zero());
-        }
-        let mut partial = std::mem::take(&mut scratch.partial);
-        for (nth, block) in mine.enumerate() {
-            let start = block * depth;
-            let dims = [m, depth.min(k - start), n];
-            let (a, b) = (a.skip_cols(start), b.skip_rows(start));
-            // SAFETY: the blocks are inside `a` and `b`; the first part writes `c`, the others
-            // their own buffers of `m * n` elements.
-            unsafe {
-                if part == 0 {
-                    let beta = if block == 0 { beta } else { F::one() };
-                    multiply(alpha, a, b, beta, c, dims, scratch);
-                } else {
-                    let out = MatMut { ptr: partial[nth * m * n..].as_mut_ptr(), rs: n as isize, cs: 1 };
-                    multiply(F::one(), a, b, F::zero(), out, dims, scratch);
-                }
-            }
-        }
-        scratch.partial = partial;
-    });
-    for part in 1..parts {
-        let Split { c, scratches, .. } = *split;
-        // SAFETY: the parts are done; this part's scratch holds its blocks' sums.
-        let scratch = unsafe { &*scratches.add(part) };
-        let count = crate::parallel::range(blocks, parts, part, 1).len();
-        for sum in scratch.partial.chunks_exact(m * n).take(count) {
-            // SAFETY: `c` addresses `[m, n]` elements; `sum` holds `m * n`.
-            unsafe { fold(alpha, sum, c, [m, n]) };
-        }
-    }
-}
-
-/// `c += alpha * sum`, element by element, rounded exactly as the kernel folds a later depth
-/// block into `c`: fused on the AVX2 path, a product then a sum on the portable one.
-///
-/// # Safety
-/// `c` addresses `[m, n]` valid elements, overlapping `sum`, which holds `[m, n]` row-major.
-unsafe fn fold<F: Float>(alpha: F, sum: &[F], c: MatMut<F>, [m, n]: [usize; 2]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::any::TypeId::of::<F>() == std::any::TypeId::of::<f32>()
-        && is_x86_feature_detected!("avx2")
-        && is_x86_feature_detected!("fma")
-    {
-        // SAFETY: F is f32 (same TypeId), so the casts only rename the type; the processor has FMA.
-        unsafe {
-            let sum = std::slice::from_raw_parts(sum.as_ptr().cast::<f32>(), sum.len());
-            avx2::fold(alpha.to_f64() as f32, sum, c.cast(), [m, n]);
-        }
-        return;
-    }
-    for (i, row) in sum.chunks_exact(n).take(m).enumerate() {
-        for (j, &sum) in row.iter().enumerate() {
-            let out = c.tile(i, j, 1, 1).ptr;
-            // SAFETY: (i, j) is inside `c`.
-            unsafe { *out = alpha * sum + *out };
-        }
-    }
 }
 
 /// Products with fewer multiply-adds than this run on one thread: a hand-off to another
@@ -318,23 +371,112 @@ struct Split<F> {
     a: MatRef<F>,
     b: MatRef<F>,
     c: MatMut<F>,
+    write: Write<F>,
     scratches: *mut GemmScratch<F>,
 }
 
-// SAFETY: the threads only read `a` and `b`, and write disjoint parts of `c` and of the
-// scratches (see `gemm`).
+// SAFETY: the threads only read `a`, `b` and the bias, and write disjoint parts of `c` and of
+// the scratches (see `product`).
 unsafe impl<F: Send> Sync for Split<F> {}
 
-/// `c = alpha a b + beta c` on this thread, with the fastest kernel the processor has.
+/// A deep product (the first layer's forward `[64, 784] x [784, 128]`) cut along the depth:
+/// each thread takes whole depth blocks, so it packs only its share of both operands, and
+/// reads the rows of `b` (the first layer's weight) that its share of the weight gradient
+/// and of the optimizer step wrote.
+///
+/// The first part writes its blocks into `c` as [`run`] would; every later block's sum goes to
+/// its own buffer in that part's scratch and is folded into `c` afterwards, block by block in
+/// increasing order, rounded as the kernel folds a block, the last with the ReLU if asked.
+/// So `c` gets exactly the bits of the unsplit product, whatever the number of parts.
 ///
 /// # Safety
-/// `a`, `b` and `c` must address `[m, k]`, `[k, n]` and `[m, n]` valid elements, and `c` must
-/// overlap neither `a` nor `b`.
+/// As [`product`] for the matrices in `split`, whose `scratches` hold `parts` scratches;
+/// `k` has at least `parts` depth blocks.
+unsafe fn multiply_split_depth<F: Float>(split: &Split<F>, [m, k, n]: [usize; 3], parts: usize) {
+    let blocks = k.div_ceil(KC);
+    let depth = k.div_ceil(blocks);
+    crate::parallel::run(parts, &|part| {
+        let Split { a, b, c, write, scratches } = *split;
+        // SAFETY: each part uses only its own scratch, which stays borrowed until `run` returns.
+        let scratch = unsafe { &mut *scratches.add(part) };
+        let mine = crate::parallel::range(blocks, parts, part, 1);
+        if part > 0 && scratch.partial.len() < mine.len() * m * n {
+            scratch.partial.resize(mine.len() * m * n, F::zero());
+        }
+        let mut partial = std::mem::take(&mut scratch.partial);
+        for (nth, block) in mine.enumerate() {
+            let start = block * depth;
+            let dims = [m, depth.min(k - start), n];
+            let (a, b) = (a.skip_cols(start), b.skip_rows(start));
+            // SAFETY: the blocks are inside `a` and `b`; the first part writes `c` (never its
+            // last block, which belongs to a later part), the others their own buffers of
+            // `m * n` elements.
+            unsafe {
+                if part == 0 {
+                    multiply(a, b, write.for_block(start, dims[1], k), c, dims, scratch);
+                } else {
+                    let out = MatMut { ptr: partial[nth * m * n..].as_mut_ptr(), rs: n as isize, cs: 1 };
+                    let sum = Write { alpha: F::one(), onto: Onto::Nothing, relu: false };
+                    multiply(a, b, sum, out, dims, scratch);
+                }
+            }
+        }
+        scratch.partial = partial;
+    });
+    let Split { c, write, scratches, .. } = *split;
+    let mut block = crate::parallel::range(blocks, parts, 0, 1).end;
+    for part in 1..parts {
+        // SAFETY: the parts are done; this part's scratch holds its blocks' sums.
+        let scratch = unsafe { &*scratches.add(part) };
+        let count = crate::parallel::range(blocks, parts, part, 1).len();
+        for sum in scratch.partial.chunks_exact(m * n).take(count) {
+            block += 1;
+            let relu = write.relu && block == blocks;
+            // SAFETY: `c` addresses `[m, n]` elements; `sum` holds `m * n`.
+            unsafe { fold(write.alpha, sum, relu, c, [m, n]) };
+        }
+    }
+}
+
+/// `c = alpha * sum + c`, then ReLU when `relu` is set, element by element, rounded exactly as
+/// the kernel writes a later depth block: fused on the AVX2 path, a product then a sum on the
+/// portable one.
+///
+/// # Safety
+/// `c` addresses `[m, n]` valid elements, not overlapping `sum`, which holds `[m, n]` row-major.
+unsafe fn fold<F: Float>(alpha: F, sum: &[F], relu: bool, c: MatMut<F>, [m, n]: [usize; 2]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::any::TypeId::of::<F>() == std::any::TypeId::of::<f32>()
+        && is_x86_feature_detected!("avx2")
+        && is_x86_feature_detected!("fma")
+    {
+        // SAFETY: F is f32 (same TypeId), so the casts only rename the type; the processor has FMA.
+        unsafe {
+            let sum = std::slice::from_raw_parts(sum.as_ptr().cast::<f32>(), sum.len());
+            avx2::fold(alpha.to_f64() as f32, sum, relu, c.cast(), [m, n]);
+        }
+        return;
+    }
+    for (i, row) in sum.chunks_exact(n).take(m).enumerate() {
+        for (j, &sum) in row.iter().enumerate() {
+            let out = c.tile(i, j, 1, 1).ptr;
+            // SAFETY: (i, j) is inside `c`.
+            unsafe {
+                let value = alpha * sum + *out;
+                *out = if relu { relu_of(value) } else { value };
+            }
+        }
+    }
+}
+
+/// `c = write(a b)` on this thread, with the fastest kernel the processor has.
+///
+/// # Safety
+/// As [`product`].
 unsafe fn multiply<F: Float>(
-    alpha: F,
     a: MatRef<F>,
     b: MatRef<F>,
-    beta: F,
+    write: Write<F>,
     c: MatMut<F>,
     [m, k, n]: [usize; 3],
     scratch: &mut GemmScratch<F>,
@@ -348,13 +490,12 @@ unsafe fn multiply<F: Float>(
         // caller vouches for the matrices. The processor has AVX2 and FMA, checked just above.
         unsafe {
             let scratch = &mut *(scratch as *mut GemmScratch<F>).cast::<GemmScratch<f32>>();
-            let (alpha, beta) = (alpha.to_f64() as f32, beta.to_f64() as f32);
-            run::<f32, avx2::Avx2Fma>(alpha, a.cast(), b.cast(), beta, c.cast(), [m, k, n], scratch);
+            run::<f32, avx2::Avx2Fma>(a.cast(), b.cast(), write.to_f32(), c.cast(), [m, k, n], scratch);
         }
         return;
     }
     // SAFETY: as above; the portable kernel needs no processor feature.
-    unsafe { run::<F, Portable>(alpha, a, b, beta, c, [m, k, n], scratch) };
+    unsafe { run::<F, Portable>(a, b, write, c, [m, k, n], scratch) };
 }
 
 /// A read-only matrix as its first element and strides, in elements.
@@ -461,13 +602,15 @@ trait Kernel<F: Float> {
         unsafe { pack(block, width, dst) }
     }
 
-    /// `c[i][j] = alpha * sum_p a[p][i] b[p][j] + beta * c[i][j]` over the tile's rows and
-    /// columns, summing `p` in increasing order; `beta == 0` does not read `c`.
+    /// `c[i][j] = alpha * sum_p a[p][i] b[p][j] + onto[i][j]` over the tile's rows and
+    /// columns, summing `p` in increasing order, then ReLU if `write.relu`; `Onto::Nothing`
+    /// does not read `c`.
     ///
     /// # Safety
-    /// The processor supports the kernel's instructions, and every element of `c`'s tile is
-    /// valid for reads and writes and overlaps neither panel.
-    unsafe fn tile(a: &[F], b: &[F], alpha: F, beta: F, c: Tile<F>);
+    /// The processor supports the kernel's instructions, every element of `c`'s tile is
+    /// valid for reads and writes and overlaps neither panel, and a bias in `write` addresses
+    /// the tile's columns.
+    unsafe fn tile(a: &[F], b: &[F], write: Write<F>, c: Tile<F>);
 }
 
 /// A `lines x depth` block of a matrix to pack: element `(l, p)` is at
@@ -599,12 +742,12 @@ unsafe fn gather_panel<F: Float, const W: usize>(
 ///
 /// # Safety
 /// `a`, `b` and `c` describe valid `m x k`, `k x n` and `m x n` matrices with `m, k, n > 0`,
-/// `c` overlaps neither `a` nor `b`, and the processor supports `K`'s instructions.
+/// `c` overlaps neither `a` nor `b`, a bias in `write` addresses `n` valid elements, and the
+/// processor supports `K`'s instructions.
 unsafe fn run<F: Float, K: Kernel<F>>(
-    alpha: F,
     a: MatRef<F>,
     b: MatRef<F>,
-    beta: F,
+    write: Write<F>,
     c: MatMut<F>,
     [m, k, n]: [usize; 3],
     scratch: &mut GemmScratch<F>,
@@ -617,8 +760,8 @@ unsafe fn run<F: Float, K: Kernel<F>>(
         let nc = nc_max.min(n - jc);
         for pc in (0..k).step_by(kc_max) {
             let kc = kc_max.min(k - pc);
-            // The first depth block scales the old `c`; the later ones add to it.
-            let beta = if pc == 0 { beta } else { F::one() };
+            let write = write.for_block(pc, kc, k);
+            let onto = write.onto.skip_cols(jc);
             // SAFETY: rows pc .. pc + kc, columns jc .. jc + nc are inside `b`.
             unsafe { K::pack(Block::columns_of(b, [pc, jc], [kc, nc]), K::NR, packed_b) };
             for ic in (0..m).step_by(mc_max) {
@@ -631,7 +774,8 @@ unsafe fn run<F: Float, K: Kernel<F>>(
                     for (ir, a_panel) in (0..mc).step_by(K::MR).zip(a_panels) {
                         let tile = c.tile(ic + ir, jc + jr, K::MR.min(mc - ir), K::NR.min(nc - jr));
                         // SAFETY: the tile lies inside `c`; the caller vouches for the processor.
-                        unsafe { K::tile(a_panel, b_panel, alpha, beta, tile) };
+                        let write = Write { onto: onto.skip_cols(jr), ..write };
+                        unsafe { K::tile(a_panel, b_panel, write, tile) };
                     }
                 }
             }
@@ -646,7 +790,7 @@ impl<F: Float> Kernel<F> for Portable {
     const MR: usize = 4;
     const NR: usize = 8;
 
-    unsafe fn tile(a: &[F], b: &[F], alpha: F, beta: F, c: Tile<F>) {
+    unsafe fn tile(a: &[F], b: &[F], write: Write<F>, c: Tile<F>) {
         let mut acc = [[F::zero(); 8]; 4];
         for (a, b) in a.chunks_exact(4).zip(b.chunks_exact(8)) {
             for (row, &x) in acc.iter_mut().zip(a) {
@@ -658,8 +802,16 @@ impl<F: Float> Kernel<F> for Portable {
         for (i, row) in acc.iter().enumerate().take(c.rows) {
             for (j, &sum) in row.iter().enumerate().take(c.cols) {
                 let out = c.at(i, j);
-                // SAFETY: (i, j) is inside the tile, which the caller vouches for.
-                unsafe { *out = if beta == F::zero() { alpha * sum } else { alpha * sum + beta * *out } };
+                // SAFETY: (i, j) is inside the tile, and column j of a bias, which the caller
+                // vouches for.
+                unsafe {
+                    let value = match write.onto {
+                        Onto::Nothing => write.alpha * sum,
+                        Onto::Scaled(beta) => write.alpha * sum + beta * *out,
+                        Onto::Bias(bias) => write.alpha * sum + *bias.add(j),
+                    };
+                    *out = if write.relu { relu_of(value) } else { value };
+                }
             }
         }
     }
@@ -671,7 +823,7 @@ mod avx2 {
 
     use std::arch::x86_64::*;
 
-    use super::{Block, Kernel, MatMut, Tile, gather_panel, pack_adjacent};
+    use super::{Block, Kernel, MatMut, Onto, Tile, Write, gather_panel, pack_adjacent};
 
     /// Six rows by two 8-lane vectors: twelve accumulators, two for `b` and one broadcast
     /// of `a` fill fifteen of the sixteen vector registers.
@@ -691,16 +843,16 @@ mod avx2 {
             }
         }
 
-        unsafe fn tile(a: &[f32], b: &[f32], alpha: f32, beta: f32, c: Tile<f32>) {
+        unsafe fn tile(a: &[f32], b: &[f32], write: Write<f32>, c: Tile<f32>) {
             // SAFETY: forwarded from the caller: AVX2 and FMA are present and the tile is valid.
             unsafe {
                 match c.rows {
-                    6 => rows::<6>(a, b, alpha, beta, c),
-                    5 => rows::<5>(a, b, alpha, beta, c),
-                    4 => rows::<4>(a, b, alpha, beta, c),
-                    3 => rows::<3>(a, b, alpha, beta, c),
-                    2 => rows::<2>(a, b, alpha, beta, c),
-                    _ => rows::<1>(a, b, alpha, beta, c),
+                    6 => rows::<6>(a, b, write, c),
+                    5 => rows::<5>(a, b, write, c),
+                    4 => rows::<4>(a, b, write, c),
+                    3 => rows::<3>(a, b, write, c),
+                    2 => rows::<2>(a, b, write, c),
+                    _ => rows::<1>(a, b, write, c),
                 }
             }
         }
@@ -819,12 +971,15 @@ mod avx2 {
     /// # Safety
     /// As [`super::fold`], and the processor supports FMA.
     #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn fold(alpha: f32, sum: &[f32], c: MatMut<f32>, [m, n]: [usize; 2]) {
+    pub(super) unsafe fn fold(alpha: f32, sum: &[f32], relu: bool, c: MatMut<f32>, [m, n]: [usize; 2]) {
         for (i, row) in sum.chunks_exact(n).take(m).enumerate() {
             for (j, &sum) in row.iter().enumerate() {
                 let out = c.tile(i, j, 1, 1).ptr;
                 // SAFETY: (i, j) is inside `c`.
-                unsafe { *out = alpha.mul_add(sum, *out) };
+                unsafe {
+                    let value = alpha.mul_add(sum, *out);
+                    *out = if relu && value <= 0.0 { 0.0 } else { value };
+                }
             }
         }
     }
@@ -835,9 +990,9 @@ mod avx2 {
     /// # Safety
     /// As [`Kernel::tile`], with `c.rows == R`.
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn rows<const R: usize>(a: &[f32], b: &[f32], alpha: f32, beta: f32, c: Tile<f32>) {
+    unsafe fn rows<const R: usize>(a: &[f32], b: &[f32], write: Write<f32>, c: Tile<f32>) {
         debug_assert!(c.rows == R && c.cols <= 16 && a.len() / 6 == b.len() / 16);
-        if beta != 0.0 {
+        if let Onto::Scaled(_) = write.onto {
             // Ask for the tile of c now, so that it has arrived by the time it is added to.
             for i in 0..R {
                 _mm_prefetch::<_MM_HINT_T0>(c.at(i, 0).cast::<i8>());
@@ -855,38 +1010,44 @@ mod avx2 {
             }
         }
 
-        // c = alpha * sum + beta * c with the multiply-add fused, in the vector paths as in the
-        // scalar one; beta == 0 never loads c.
-        let (alpha_v, beta_v) = (_mm256_set1_ps(alpha), _mm256_set1_ps(beta));
-        let read = beta != 0.0;
+        // c = alpha * sum + onto with the multiply-add fused, then the ReLU, in the vector
+        // paths as in the scalar one; `Onto::Nothing` never loads c.
+        let alpha = write.alpha;
+        let alpha_v = _mm256_set1_ps(alpha);
+        // `x <= 0` is false for NaN, so the ReLU keeps NaN and sends -0.0 to 0.0, as ReLU does.
+        let relu = |x: __m256| {
+            if write.relu {
+                _mm256_andnot_ps(_mm256_cmp_ps::<_CMP_LE_OQ>(x, _mm256_setzero_ps()), x)
+            } else {
+                x
+            }
+        };
         if c.cs == 1 {
             let halves = if c.cols > 8 { 2 } else { 1 };
             let lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
             for (i, sum) in acc.iter().enumerate() {
                 for (h, &sum) in sum.iter().enumerate().take(halves) {
                     let out = c.at(i, 8 * h);
-                    if c.cols >= 8 * h + 8 {
-                        // SAFETY: columns 8h .. 8h + 8 of row i are in the tile, adjacent.
-                        unsafe {
-                            let new = if read {
-                                _mm256_fmadd_ps(alpha_v, sum, _mm256_mul_ps(beta_v, _mm256_loadu_ps(out)))
-                            } else {
-                                _mm256_mul_ps(alpha_v, sum)
-                            };
-                            _mm256_storeu_ps(out, new);
-                        }
-                    } else {
-                        let mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((c.cols - 8 * h) as i32), lane);
-                        // SAFETY: the mask selects only the tile's columns 8h .. cols of row i;
-                        // masked-off lanes are neither read nor written.
-                        unsafe {
-                            let new = if read {
-                                let old = _mm256_maskload_ps(out, mask);
-                                _mm256_fmadd_ps(alpha_v, sum, _mm256_mul_ps(beta_v, old))
-                            } else {
-                                _mm256_mul_ps(alpha_v, sum)
-                            };
-                            _mm256_maskstore_ps(out, mask, new);
+                    let mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((c.cols - 8 * h) as i32), lane);
+                    let whole = c.cols >= 8 * h + 8;
+                    // SAFETY: columns 8h .. min(8h + 8, cols) of row i (and of a bias) are in
+                    // the tile, adjacent; a partial half is masked, and masked-off lanes are
+                    // neither read nor written.
+                    unsafe {
+                        let load = |p: *const f32| {
+                            if whole { _mm256_loadu_ps(p) } else { _mm256_maskload_ps(p, mask) }
+                        };
+                        let new = match write.onto {
+                            Onto::Nothing => _mm256_mul_ps(alpha_v, sum),
+                            Onto::Scaled(beta) => {
+                                _mm256_fmadd_ps(alpha_v, sum, _mm256_mul_ps(_mm256_set1_ps(beta), load(out)))
+                            }
+                            Onto::Bias(bias) => _mm256_fmadd_ps(alpha_v, sum, load(bias.add(8 * h))),
+                        };
+                        if whole {
+                            _mm256_storeu_ps(out, relu(new));
+                        } else {
+                            _mm256_maskstore_ps(out, mask, relu(new));
                         }
                     }
                 }
@@ -901,8 +1062,15 @@ mod avx2 {
                 }
                 for (j, &sum) in lanes.iter().enumerate().take(c.cols) {
                     let out = c.at(i, j);
-                    // SAFETY: (i, j) is inside the tile.
-                    unsafe { *out = if read { alpha.mul_add(sum, beta * *out) } else { alpha * sum } };
+                    // SAFETY: (i, j) is inside the tile, and column j of a bias.
+                    unsafe {
+                        let value = match write.onto {
+                            Onto::Nothing => alpha * sum,
+                            Onto::Scaled(beta) => alpha.mul_add(sum, beta * *out),
+                            Onto::Bias(bias) => alpha.mul_add(sum, *bias.add(j)),
+                        };
+                        *out = if write.relu && value <= 0.0 { 0.0 } else { value };
+                    }
                 }
             }
         }

@@ -7,7 +7,7 @@ use common::spread;
 use ferronet::Sequential;
 use ferronet::gradcheck::{GradCheck, GradReport, check_layer, check_loss, check_model};
 use ferronet::layers::Layer;
-use ferronet::layers::{Dense, Flatten, ReLU, Sigmoid, Softmax};
+use ferronet::layers::{Activation, Dense, Flatten, ReLU, Sigmoid, Softmax};
 use ferronet::loss::{BinaryCrossEntropy, CategoricalCrossEntropy, SoftmaxCrossEntropy, TargetBatch};
 use ndarray::{Array2, array};
 use rand::SeedableRng;
@@ -34,6 +34,18 @@ fn dense_bias_gradient_sums_the_upstream_over_rows() {
     let mut dense = Dense::from_weights(w, array![0.5, -0.5]).unwrap();
     let x = spread(&[6, 2], -1.0, 1.0, 0.0);
     assert_passes(check_layer(&mut dense, &x, &GradCheck::default()).unwrap(), 12 + 4 + 2);
+}
+
+#[test]
+fn dense_with_relu_gradients_away_from_the_kink() {
+    let (w, b) = (array![[1.0, -2.0, 0.5], [0.25, 1.5, -1.0]], array![0.1, -0.3, 0.2]);
+    let x = spread(&[4, 2], -2.0, 2.0, 0.0);
+    // Some units are cut and some pass, none within 1e-3 of the kink.
+    let z = x.view().into_dimensionality::<ndarray::Ix2>().unwrap().dot(&w) + &b;
+    assert!(z.iter().all(|v| v.abs() > 1e-3) && z.iter().any(|&v| v < 0.0) && z.iter().any(|&v| v > 0.0));
+    let mut dense = Dense::from_weights(w, b).unwrap().with_activation(Activation::Relu);
+    // 8 input + 6 weight + 3 bias derivatives.
+    assert_passes(check_layer(&mut dense, &x, &GradCheck::default()).unwrap(), 17);
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! Exact layer values: ReLU at 0 (P8) and the Glorot initialisation (P9) of
-//! ../shared/cases/pitfalls.md, and the sigmoid at the ends of its range.
+//! ../shared/cases/pitfalls.md, the sigmoid at the ends of its range, and a Dense with a ReLU
+//! against a Dense followed by a ReLU layer.
 
-use ferronet::layers::{Dense, Layer, Mode, ReLU, Sigmoid};
+use ferronet::layers::{Activation, Dense, Layer, Mode, ReLU, Sigmoid};
 use ndarray::{ArrayD, array};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -106,4 +107,69 @@ fn relu_of_nan_is_nan() {
     ReLU::new().forward(x.view(), &mut y, Mode::Infer).unwrap();
     assert!(y[[0, 0]].is_nan());
     assert_eq!((y[[0, 1]], y[[0, 2]]), (0.0, 1.0));
+}
+
+/// Forward and backward through `layers` in turn: the output, the input gradient and every
+/// parameter gradient (the upstream gradient is `g`).
+fn pass(layers: &mut [&mut dyn Layer<f32>], x: &ArrayD<f32>, g: &ArrayD<f32>) -> Vec<ArrayD<f32>> {
+    let mut outputs = vec![x.clone()];
+    for layer in layers.iter_mut() {
+        let mut y = ArrayD::zeros(vec![0]);
+        layer.forward(outputs.last().unwrap().view(), &mut y, Mode::Train).unwrap();
+        outputs.push(y);
+    }
+    let mut grad = g.clone();
+    let mut params = Vec::new();
+    for (i, layer) in layers.iter_mut().enumerate().rev() {
+        let mut dx = ArrayD::zeros(vec![0]);
+        layer.backward(outputs[i].view(), outputs[i + 1].view(), grad.view(), Some(&mut dx)).unwrap();
+        layer.visit_params(&mut |p| params.push(p.grad.clone()));
+        grad = dx;
+    }
+    [outputs.pop().unwrap(), grad].into_iter().chain(params).collect()
+}
+
+// The ReLU is fused into the Dense's product (and, at [64, 784] x [784, 128], into the fold of
+// the depth blocks when two threads share it); the bits must be those of the two layers.
+#[test]
+fn a_dense_with_relu_gives_the_bits_of_a_dense_then_a_relu() {
+    for [batch, inputs, outputs] in [[64, 784, 128], [5, 3, 20], [7, 40, 9]] {
+        let mut rng = StdRng::seed_from_u64(5);
+        let mut plain = Dense::<f32>::new(inputs, outputs, &mut rng).unwrap();
+        plain.visit_params(&mut |p| {
+            p.value.iter_mut().enumerate().for_each(|(i, v)| *v += (i % 7) as f32 * 0.01)
+        });
+        let mut fused = plain.clone().with_activation(Activation::Relu);
+        let x = ArrayD::from_shape_fn(vec![batch, inputs], |i| {
+            ((i[0] * 31 + i[1] * 17) % 23) as f32 / 11.0 - 1.0
+        });
+        let g =
+            ArrayD::from_shape_fn(vec![batch, outputs], |i| ((i[0] * 13 + i[1] * 7) % 19) as f32 / 9.0 - 1.0);
+        let expected = pass(&mut [&mut plain, &mut ReLU::new()], &x, &g);
+        let got = pass(&mut [&mut fused], &x, &g);
+        assert!(expected[0].iter().any(|&y| y == 0.0) && expected[0].iter().any(|&y| y > 0.0));
+        for (what, (e, o)) in ["output", "input gradient", "weight gradient", "bias gradient"]
+            .iter()
+            .zip(expected.iter().zip(&got))
+        {
+            assert_eq!(e.shape(), o.shape(), "{what}");
+            assert!(
+                e.iter().zip(o).all(|(a, b)| a.to_bits() == b.to_bits()),
+                "{what} of {batch}x{inputs}x{outputs}"
+            );
+        }
+    }
+}
+
+// A NaN input makes a NaN output that the ReLU keeps, and a NaN gradient, as with a ReLU layer.
+#[test]
+fn a_dense_with_relu_keeps_nan() {
+    let mut dense = Dense::from_weights(array![[1.0f32, -1.0]], array![0.0, 0.0])
+        .unwrap()
+        .with_activation(Activation::Relu);
+    let x = array![[f32::NAN], [2.0]].into_dyn();
+    let mut y = ArrayD::zeros(vec![0]);
+    dense.forward(x.view(), &mut y, Mode::Train).unwrap();
+    assert!(y[[0, 0]].is_nan() && y[[0, 1]].is_nan());
+    assert_eq!((y[[1, 0]], y[[1, 1]]), (2.0, 0.0));
 }

@@ -282,3 +282,60 @@ fn results_do_not_depend_on_layout_scratch_or_neighbours() {
     let some_columns = product(a.view(), b.slice(s![.., 3..21]), &mut scratch);
     assert_eq!(some_columns, first.slice(s![.., 3..21]));
 }
+
+// `affine` adds the bias in the kernel's write and the ReLU after the last depth block: the same
+// bits as broadcasting the bias, `gemm` with beta = 1, and a ReLU pass, for a contiguous bias
+// and for a strided one, at depths of one block and of several.
+#[test]
+fn affine_gives_the_bits_of_bias_then_gemm_then_relu() {
+    use ferronet::linalg::affine;
+    use ndarray::Array1;
+    let mut rng = StdRng::seed_from_u64(9);
+    for (m, k, n) in [(64, 784, 128), (7, 30, 21), (3, 600, 5), (100, 20, 3)] {
+        let a = Array2::from_shape_fn((m, k), |_| rng.random::<f32>() - 0.5);
+        let b = Array2::from_shape_fn((k, n), |_| rng.random::<f32>() - 0.5);
+        let bias2 = Array1::from_shape_fn(2 * n, |_| rng.random::<f32>() - 0.5);
+        let bias = bias2.slice(s![..;2]);
+        for relu in [false, true] {
+            let mut expected = Array2::zeros((m, n));
+            expected.assign(&bias);
+            gemm(1.0, a.view(), b.view(), 1.0, expected.view_mut(), &mut GemmScratch::new()).unwrap();
+            if relu {
+                expected.mapv_inplace(|x| if x <= 0.0 { 0.0 } else { x });
+            }
+            let contiguous = bias.to_owned();
+            for bias in [bias.reborrow(), contiguous.view()] {
+                let mut got = Array2::from_elem((m, n), f32::NAN);
+                affine(a.view(), b.view(), bias, relu, got.view_mut(), &mut GemmScratch::new()).unwrap();
+                let same = expected.iter().zip(&got).all(|(e, g)| e.to_bits() == g.to_bits());
+                assert!(same, "{m}x{k}x{n}, relu {relu}, bias strides {:?}", bias.strides());
+            }
+        }
+    }
+}
+
+#[test]
+fn affine_with_no_depth_is_the_bias_and_a_wrong_bias_is_an_error() {
+    use ferronet::linalg::affine;
+    let (a, b) = (Array2::<f32>::zeros((2, 0)), Array2::<f32>::zeros((0, 3)));
+    let mut c = Array2::from_elem((2, 3), f32::NAN);
+    affine(
+        a.view(),
+        b.view(),
+        ndarray::array![1.0, -2.0, 0.5].view(),
+        true,
+        c.view_mut(),
+        &mut GemmScratch::new(),
+    )
+    .unwrap();
+    assert_eq!(c, ndarray::array![[1.0, 0.0, 0.5], [1.0, 0.0, 0.5]]);
+    let error = affine(
+        a.view(),
+        b.view(),
+        ndarray::array![1.0, 2.0].view(),
+        false,
+        c.view_mut(),
+        &mut GemmScratch::new(),
+    );
+    assert!(matches!(error, Err(ferronet::Error::Shape { .. })), "{error:?}");
+}

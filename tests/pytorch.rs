@@ -15,7 +15,7 @@
 //! below are those the script prints, each the shortest decimal of its f32.
 #![cfg(feature = "safetensors")]
 
-use ferronet::layers::{Dense, Layer, ReLU, Softmax};
+use ferronet::layers::{Activation, Dense, Layer, ReLU, Softmax};
 use ferronet::{Error, Sequential, Tensor};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -81,6 +81,24 @@ fn pytorchs_linear_weights_fill_dense_layers_transposed_exactly() {
 fn a_model_filled_from_pytorch_gives_pytorchs_probabilities() {
     let mut model = tiny();
     model.load_weights(FILE).unwrap();
+    let x = Tensor::from_shape_vec(&[3, 4], INPUT.concat()).unwrap();
+    let probabilities = model.predict(&x, 3).unwrap();
+    for (got, expected) in probabilities.as_slice().iter().zip(PYTORCH_PROBABILITIES.concat()) {
+        assert!((got - expected).abs() <= 1e-7, "got {got}, PyTorch {expected}");
+    }
+}
+
+// A Dense with a ReLU stands for `nn.Linear` and `nn.ReLU`: its tensors are `0.*`, the next
+// Dense's `2.*`, as in PyTorch's four-module Sequential.
+#[test]
+fn a_dense_with_relu_is_filled_from_pytorchs_linear_and_relu() {
+    let mut rng = StdRng::seed_from_u64(0);
+    let mut model = Sequential::new()
+        .add(Dense::new(4, 3, &mut rng).unwrap().with_activation(Activation::Relu))
+        .add(Dense::new(3, 2, &mut rng).unwrap())
+        .add(Softmax::new());
+    model.load_weights(FILE).unwrap();
+    assert_eq!(param(&mut model, "dense_2.bias"), LINEAR_2_BIAS);
     let x = Tensor::from_shape_vec(&[3, 4], INPUT.concat()).unwrap();
     let probabilities = model.predict(&x, 3).unwrap();
     for (got, expected) in probabilities.as_slice().iter().zip(PYTORCH_PROBABILITIES.concat()) {

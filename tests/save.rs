@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use ferronet::data::Targets;
-use ferronet::layers::{Dense, Flatten, Layer, ReLU, Sigmoid, Softmax};
+use ferronet::layers::{Activation, Dense, Flatten, Layer, ReLU, Sigmoid, Softmax};
 use ferronet::loss::SoftmaxCrossEntropy;
 use ferronet::optim::{Adam, AdamConfig};
 use ferronet::{Error, FitConfig, Float, LoadOptions, Sequential, Tensor};
@@ -175,6 +175,32 @@ fn an_f32_model_round_trips_bit_for_bit() {
     assert_eq!(loaded.predict(&inputs(), 3).unwrap(), model.predict(&inputs(), 3).unwrap());
 }
 
+// The ReLU of a Dense is a setting of its own, `"relu": 1`, written only when set, so the
+// files of Dense layers without one are as they were.
+#[test]
+fn a_dense_with_relu_is_rebuilt_with_its_relu() {
+    let mut rng = StdRng::seed_from_u64(6);
+    let mut model = Sequential::<f32>::new()
+        .add(Flatten::new())
+        .add(Dense::new(4, 5, &mut rng).unwrap().with_activation(Activation::Relu))
+        .add(Dense::new(5, 2, &mut rng).unwrap())
+        .add(Softmax::new());
+    let (_dir, path) = scratch("relu.safetensors");
+    model.save(&path).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let (_, header) = SafeTensors::read_metadata(&bytes).unwrap();
+    let metadata = &header.metadata().as_ref().unwrap()["ferronet"];
+    assert!(metadata.contains(r#"{"inputs":4,"kind":"dense","outputs":5,"relu":1}"#), "{metadata}");
+    assert!(metadata.contains(r#"{"inputs":5,"kind":"dense","outputs":2}"#), "{metadata}");
+    // The tensors are named as PyTorch's Flatten, Linear, ReLU, Linear, Softmax name them.
+    let mut names: Vec<String> = read_tensors(&path).into_keys().collect();
+    names.sort();
+    assert_eq!(names, ["1.bias", "1.weight", "3.bias", "3.weight"]);
+    let mut loaded = Sequential::<f32>::load(&path).unwrap();
+    assert_eq!(loaded.layer_names(), ["flatten_1", "dense_1", "dense_2", "softmax_1"]);
+    assert_eq!(loaded.predict(&inputs(), 3).unwrap(), model.predict(&inputs(), 3).unwrap());
+}
+
 #[test]
 fn a_binary_model_ending_in_sigmoid_is_rebuilt_by_load() {
     let mut rng = StdRng::seed_from_u64(4);
@@ -209,11 +235,13 @@ fn saving_the_same_model_twice_writes_the_same_bytes() {
 }
 
 /// 784*128 + 128 + 128*64 + 64 + 64*10 + 10 = 109,386 f32 values (437,544 bytes), the 8-byte
-/// header length, and a 752-byte JSON header.
+/// header length, and a 728-byte JSON header (752 with the ReLUs as layers of their own).
 #[test]
-fn a_saved_tutorial_model_takes_438_304_bytes() {
+fn a_saved_tutorial_model_takes_438_280_bytes() {
     let (_dir, path) = scratch("mnist.safetensors");
     common::tutorial_model(42).save(&path).unwrap();
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), 438_280);
+    common::tutorial_model_with_relu_layers(42).save(&path).unwrap();
     assert_eq!(std::fs::metadata(&path).unwrap().len(), 438_304);
 }
 

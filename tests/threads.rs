@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{tutorial_model, weights};
+use common::{tutorial_model, tutorial_model_with_relu_layers, weights};
 use ferronet::data::{Mnist, Targets};
 use ferronet::loss::SoftmaxCrossEntropy;
 use ferronet::optim::{Adam, AdamConfig};
@@ -18,10 +18,13 @@ fn train_on(threads: usize) -> (Vec<f32>, f64) {
 
 /// Trains the tutorial network for one epoch on 3,000 MNIST images with the current threads.
 fn train() -> (Vec<f32>, f64) {
+    train_model(tutorial_model(42))
+}
+
+fn train_model(mut model: Sequential<f32>) -> (Vec<f32>, f64) {
     let mnist = Mnist::load("data/mnist").unwrap();
     let x = mnist.train_images.select(0..3_000).unwrap();
     let y = Targets::classes(&mnist.train_labels[..3_000], 10).unwrap();
-    let mut model: Sequential<f32> = tutorial_model(42);
     let mut adam = Adam::new(AdamConfig::default()).unwrap();
     let config = FitConfig::default().with_batch_size(256).with_validation_split(0.2).with_seed(7);
     let history = model.fit(&x, &y, &SoftmaxCrossEntropy, &mut adam, &config).unwrap();
@@ -36,6 +39,18 @@ fn one_thread_and_two_threads_train_to_the_same_bits() {
     assert_eq!(one.len(), 109_386);
     assert!(one.iter().zip(&two).all(|(a, b)| a.to_bits() == b.to_bits()), "weights differ");
     assert_eq!(loss_one.to_bits(), loss_two.to_bits());
+}
+
+// The ReLUs fused into the Dense layers (Keras's form) train to the bits of ReLU layers after
+// them (PyTorch's form), on two threads, where the first layer's product is cut along its depth.
+#[test]
+fn dense_layers_with_relu_train_to_the_bits_of_relu_layers() {
+    set_threads(2);
+    let (fused, loss_fused) = train_model(tutorial_model(42));
+    let (layers, loss_layers) = train_model(tutorial_model_with_relu_layers(42));
+    set_threads(0);
+    assert!(fused.iter().zip(&layers).all(|(a, b)| a.to_bits() == b.to_bits()), "weights differ");
+    assert_eq!(loss_fused.to_bits(), loss_layers.to_bits());
 }
 
 // Two models trained at once from two threads share the pool: their jobs take turns, and

@@ -1,15 +1,21 @@
-//! [`Dense`]: the fully connected layer, `y = x W + b`.
+//! [`Dense`]: the fully connected layer, `y = x W + b`, optionally through a ReLU.
 
-use ndarray::{Array1, Array2, ArrayD, ArrayViewD, Axis, Ix1, Ix2};
+use ndarray::{Array1, Array2, ArrayD, ArrayViewD, Axis, Ix1, Ix2, Zip};
 use rand::Rng;
 use rand_distr::{Distribution, Uniform};
 
 use super::{Layer, Mode, Param, resize, try_resize, view1_mut, view2, view2_mut};
 use crate::error::{Error, Result};
-use crate::linalg::{GemmScratch, gemm};
+use crate::linalg::{GemmScratch, affine, gemm};
 use crate::tensor::{Float, try_array_from_fn};
 
-/// A fully connected layer: `y = x W + b`.
+/// A fully connected layer: `y = x W + b`, or `y = max(x W + b, 0)` with
+/// [`Activation::Relu`] (Keras's `Dense(128, activation="relu")`).
+///
+/// With the ReLU, the bias add and the ReLU happen as the matrix product writes `y`
+/// ([`affine`](crate::linalg::affine)), so the layer's forward pass is one pass over its output,
+/// and its backward pass masks the gradient and sums the bias gradient in one pass. The results
+/// are bit for bit those of a linear `Dense` followed by a [`ReLU`](super::ReLU) layer.
 ///
 /// The weight `W` is stored as `[in, out]` (Keras's kernel layout), so the forward pass is one
 /// matrix product with no transpose. PyTorch's `nn.Linear` stores the transpose, `[out, in]`.
@@ -21,16 +27,17 @@ use crate::tensor::{Float, try_array_from_fn};
 ///
 /// # Example
 /// ```
-/// use ferronet::layers::{Dense, Layer, Mode};
+/// use ferronet::layers::{Activation, Dense, Layer, Mode};
 /// use ndarray::{array, ArrayD};
 /// use rand::{SeedableRng, rngs::StdRng};
 ///
 /// let mut rng = StdRng::seed_from_u64(42);
-/// let mut dense = Dense::<f32>::new(3, 2, &mut rng)?;
+/// let mut dense = Dense::<f32>::new(3, 2, &mut rng)?.with_activation(Activation::Relu);
 /// let x = array![[1.0f32, 2.0, 3.0]].into_dyn();
 /// let mut y = ArrayD::zeros(vec![0]);
 /// dense.forward(x.view(), &mut y, Mode::Infer)?;
 /// assert_eq!(y.shape(), &[1, 2]);
+/// assert!(y.iter().all(|&v| v >= 0.0));
 /// # Ok::<(), ferronet::Error>(())
 /// ```
 #[doc(alias = "Linear")]
@@ -41,8 +48,23 @@ pub struct Dense<F = f32> {
     /// `[in, out]` as built. The parameters' fields are public, so their shapes are checked
     /// against it before every use.
     shape: [usize; 2],
+    activation: Activation,
     /// Packing memory for this layer's matrix products, sized by the first batch.
     scratch: GemmScratch<F>,
+    /// The output gradient masked by the ReLU, `[batch, out]`: kept across steps, so that the
+    /// backward pass allocates nothing once it has seen a batch.
+    masked: Array2<F>,
+}
+
+/// The function a [`Dense`] layer applies to `x W + b`: Keras's `activation` argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Activation {
+    /// None: the output is `x W + b`.
+    #[default]
+    Linear,
+    /// `max(x W + b, 0)`, as a [`ReLU`](super::ReLU) layer after the Dense computes it (NaN
+    /// stays NaN), with derivative 0 at 0.
+    Relu,
 }
 
 impl<F: Float> Dense<F> {
@@ -94,8 +116,21 @@ impl<F: Float> Dense<F> {
             shape: [weight.nrows(), weight.ncols()],
             weight: Param::try_new("dense.weight", weight.into_dyn(), "weight")?,
             bias: Param::try_new("dense.bias", bias.into_dyn(), "bias")?,
+            activation: Activation::Linear,
             scratch: GemmScratch::new(),
+            masked: Array2::zeros((0, 0)),
         })
+    }
+
+    /// The layer with `activation` applied to its output, Keras's `Dense(units, activation=...)`.
+    pub fn with_activation(mut self, activation: Activation) -> Self {
+        self.activation = activation;
+        self
+    }
+
+    /// The function applied to `x W + b`.
+    pub fn activation(&self) -> Activation {
+        self.activation
     }
 
     /// The number of input features.
@@ -160,6 +195,7 @@ impl<F: Float> Dense<F> {
     fn backward_into(
         &mut self,
         input: ArrayViewD<F>,
+        output: ArrayViewD<F>,
         grad_output: ArrayViewD<F>,
         grad_input: Option<&mut ArrayD<F>>,
         overwrite: bool,
@@ -167,26 +203,54 @@ impl<F: Float> Dense<F> {
         self.check_params()?;
         self.check_input(&input)?;
         let batch = input.shape()[0];
-        if grad_output.shape() != [batch, self.outputs()] {
-            return Err(Error::shape(
-                format!("layer {} gradient", self.name()),
-                &[batch, self.outputs()],
-                grad_output.shape(),
-            ));
+        // The output is read only to mask the gradient where the ReLU cut it.
+        let relu = self.activation == Activation::Relu;
+        for (what, given, used) in [("gradient", grad_output.shape(), true), ("output", output.shape(), relu)]
+        {
+            if used && given != [batch, self.outputs()] {
+                return Err(Error::shape(
+                    format!("layer {} {what}", self.name()),
+                    &[batch, self.outputs()],
+                    given,
+                ));
+            }
         }
         let x = view2(input, "dense input")?;
-        let g = view2(grad_output, "dense gradient")?;
-
-        let dw = view2_mut(self.weight.grad.view_mut(), &self.weight.name)?;
-        let beta = if overwrite { F::zero() } else { F::one() };
-        gemm(F::one(), x.t(), g, beta, dw, &mut self.scratch)?;
         let mut db = view1_mut(self.bias.grad.view_mut(), &self.bias.name)?;
         if overwrite {
             db.fill(F::zero());
         }
-        for row in g.axis_iter(Axis(0)) {
-            db += &row;
-        }
+        // The gradient of `x W + b`: the output gradient, masked where the ReLU cut the output.
+        // The mask's buffer is taken out of `self` while `g` borrows it, and put back below.
+        let mut masked = std::mem::take(&mut self.masked);
+        let g = match self.activation {
+            Activation::Linear => {
+                let g = view2(grad_output, "dense gradient")?;
+                for row in g.axis_iter(Axis(0)) {
+                    db += &row;
+                }
+                // Views are invariant in their lifetime: shorten it to the mask's.
+                g.reborrow()
+            }
+            Activation::Relu => {
+                let (g, y) = (view2(grad_output, "dense gradient")?, view2(output, "dense output")?);
+                if masked.dim() != g.dim() {
+                    masked = Array2::zeros(g.dim());
+                }
+                for ((mut masked, g), y) in masked.rows_mut().into_iter().zip(g.rows()).zip(y.rows()) {
+                    Zip::from(&mut masked).and(&mut db).and(&g).and(&y).for_each(|masked, db, &g, &y| {
+                        // `y <= 0` is false for NaN: a NaN output passes its gradient, as in ReLU.
+                        *masked = if y <= F::zero() { F::zero() } else { g };
+                        *db += *masked;
+                    });
+                }
+                masked.view()
+            }
+        };
+
+        let dw = view2_mut(self.weight.grad.view_mut(), &self.weight.name)?;
+        let beta = if overwrite { F::zero() } else { F::one() };
+        gemm(F::one(), x.t(), g, beta, dw, &mut self.scratch)?;
 
         if let Some(grad_input) = grad_input {
             resize(grad_input, &[batch, self.inputs()]);
@@ -194,6 +258,7 @@ impl<F: Float> Dense<F> {
             let dx = view2_mut(grad_input.view_mut(), "dense input gradient")?;
             gemm(F::one(), g, w.t(), F::zero(), dx, &mut self.scratch)?;
         }
+        self.masked = masked;
         Ok(())
     }
 }
@@ -204,7 +269,11 @@ impl<F: Float> Layer<F> for Dense<F> {
     }
 
     fn config(&self) -> Vec<(&'static str, f64)> {
-        vec![("inputs", self.inputs() as f64), ("outputs", self.outputs() as f64)]
+        let mut config = vec![("inputs", self.inputs() as f64), ("outputs", self.outputs() as f64)];
+        if self.activation == Activation::Relu {
+            config.push(("relu", 1.0));
+        }
+        config
     }
 
     fn forward(&mut self, input: ArrayViewD<F>, output: &mut ArrayD<F>, _mode: Mode) -> Result<()> {
@@ -214,31 +283,28 @@ impl<F: Float> Layer<F> for Dense<F> {
         try_resize(output, &[x.nrows(), self.outputs()], "dense output")?;
         let w = view2(self.weight.value.view(), &self.weight.name)?;
         let b = self.bias.value.view().into_dimensionality::<Ix1>().map_err(|_| self.bias_error())?;
-        let mut y = view2_mut(output.view_mut(), "dense output")?;
-        // Broadcast the bias into the output first, then accumulate x W on top (beta = 1).
-        y.assign(&b);
-        gemm(F::one(), x, w, F::one(), y, &mut self.scratch)?;
-        Ok(())
+        let y = view2_mut(output.view_mut(), "dense output")?;
+        affine(x, w, b, self.activation == Activation::Relu, y, &mut self.scratch)
     }
 
     fn backward(
         &mut self,
         input: ArrayViewD<F>,
-        _output: ArrayViewD<F>,
+        output: ArrayViewD<F>,
         grad_output: ArrayViewD<F>,
         grad_input: Option<&mut ArrayD<F>>,
     ) -> Result<()> {
-        self.backward_into(input, grad_output, grad_input, false)
+        self.backward_into(input, output, grad_output, grad_input, false)
     }
 
     fn backward_overwrite(
         &mut self,
         input: ArrayViewD<F>,
-        _output: ArrayViewD<F>,
+        output: ArrayViewD<F>,
         grad_output: ArrayViewD<F>,
         grad_input: Option<&mut ArrayD<F>>,
     ) -> Result<()> {
-        self.backward_into(input, grad_output, grad_input, true)
+        self.backward_into(input, output, grad_output, grad_input, true)
     }
 
     fn visit_params(&mut self, visit: &mut dyn FnMut(&mut Param<F>)) {

@@ -12,7 +12,7 @@ mod relu;
 mod sigmoid;
 mod softmax;
 
-pub use dense::Dense;
+pub use dense::{Activation, Dense};
 pub use flatten::Flatten;
 pub use relu::ReLU;
 pub use sigmoid::Sigmoid;

@@ -4,7 +4,7 @@
 use ndarray::{Array1, Array2};
 use serde_json::{Map, Value, json};
 
-use crate::layers::{Dense, Flatten, Layer, ReLU, Sigmoid, Softmax};
+use crate::layers::{Activation, Dense, Flatten, Layer, ReLU, Sigmoid, Softmax};
 use crate::model::{FitConfig, Sequential};
 use crate::optim::AdamConfig;
 use crate::tensor::Float;
@@ -180,7 +180,12 @@ pub(super) fn build<F: Float>(
         "softmax" => expect(&[]).map(|()| Box::new(Softmax::new()) as Box<dyn Layer<F>>)?,
         "sigmoid" => expect(&[]).map(|()| Box::new(Sigmoid::new()) as Box<dyn Layer<F>>)?,
         "dense" => {
-            expect(&["inputs", "outputs"])?;
+            expect(&["inputs", "outputs", "relu"])?;
+            let activation = match settings.iter().find(|(name, _)| name == "relu").map(|&(_, v)| v) {
+                None => Activation::Linear,
+                Some(1.0) => Activation::Relu,
+                Some(v) => return Err(BuildError::Settings(format!("dense relu = {v} is not 1"))),
+            };
             let (inputs, outputs) = (size(kind, settings, "inputs")?, size(kind, settings, "outputs")?);
             let values = inputs.checked_mul(outputs).and_then(|n| n.checked_add(outputs));
             match values {
@@ -192,7 +197,8 @@ pub(super) fn build<F: Float>(
                 }
             }
             let dense = Dense::from_weights(Array2::zeros((inputs, outputs)), Array1::zeros(outputs))
-                .map_err(|e| BuildError::Settings(e.to_string()))?;
+                .map_err(|e| BuildError::Settings(e.to_string()))?
+                .with_activation(activation);
             Box::new(dense)
         }
         _ => return Err(BuildError::UnknownKind),

@@ -9,7 +9,9 @@
 //! - **Tensor names** are those of a PyTorch `nn.Sequential`'s `state_dict()`: the layer's
 //!   position in the model from 0, a dot, the parameter (`1.weight`, `1.bias`, `3.weight`, ...).
 //!   Layers without parameters (Flatten, ReLU, Softmax) keep their position, so the numbers are
-//!   those of an `nn.Sequential` of the same modules.
+//!   those of an `nn.Sequential` of the same modules. A Dense with a ReLU takes two positions,
+//!   as `nn.Linear` and `nn.ReLU` do, so Keras's form of the tutorial network
+//!   (`Dense(128, activation="relu")`) and PyTorch's name their tensors alike.
 //! - **Layout**: a Dense weight, `[in, out]` in ferronet, is stored transposed, `[out, in]`, as
 //!   `nn.Linear` keeps it; it is transposed back on loading.
 //! - **Precision**: an `f32` model is stored as `F32` tensors, an `f64` model as `F64`. Loading
@@ -253,15 +255,26 @@ impl Slot {
 
 /// The model's parameters, in the order they are visited, with their names in a file.
 fn slots<F: Float>(model: &mut Sequential<F>) -> std::result::Result<Vec<Slot>, String> {
-    let layers: Vec<(String, &'static str)> =
-        model.layer_names().iter().cloned().zip(model.layers().iter().map(|l| l.kind())).collect();
+    // PyTorch has no Linear with a ReLU: a Dense with one stands for `nn.Linear` and `nn.ReLU`,
+    // and takes two positions, so that its tensors have the names they have in PyTorch.
+    let mut next = 0;
+    let layers: Vec<(usize, String, &'static str)> = model
+        .layer_names()
+        .iter()
+        .zip(model.layers())
+        .map(|(name, layer)| {
+            let position = next;
+            next += if layer.config().contains(&("relu", 1.0)) { 2 } else { 1 };
+            (position, name.clone(), layer.kind())
+        })
+        .collect();
     let mut slots = Vec::new();
     let mut problem = None;
     model.visit_params(&mut |p| {
         // A layer's parameters are named `{layer name}.{parameter}` (Sequential::push sees to it).
-        let owner = layers.iter().enumerate().find_map(|(position, (name, kind))| {
+        let owner = layers.iter().find_map(|(position, name, kind)| {
             let local = p.name.strip_prefix(name.as_str())?.strip_prefix('.')?;
-            Some((position, *kind, local))
+            Some((*position, *kind, local))
         });
         match owner {
             Some((position, kind, local)) => slots.push(Slot {

@@ -4,15 +4,27 @@
 pub mod reference;
 
 use ferronet::Sequential;
-use ferronet::layers::{Dense, Flatten, Layer, ReLU, Softmax};
+use ferronet::layers::{Activation, Dense, Flatten, Layer, ReLU, Softmax};
 use ferronet::optim::{Adam, AdamConfig};
 use ndarray::{ArrayD, IxDyn};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 /// The Keras tutorial's network, 784-128-64-10 with ReLU and a final Softmax, its weights
-/// drawn from `seed`.
+/// drawn from `seed`: `Dense(128, activation="relu")` and so on, as the tutorial writes it.
 pub fn tutorial_model(seed: u64) -> Sequential<f32> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    Sequential::new()
+        .add(Flatten::new())
+        .add(Dense::new(784, 128, &mut rng).unwrap().with_activation(Activation::Relu))
+        .add(Dense::new(128, 64, &mut rng).unwrap().with_activation(Activation::Relu))
+        .add(Dense::new(64, 10, &mut rng).unwrap())
+        .add(Softmax::new())
+}
+
+/// The same network with each ReLU a layer of its own after its Dense (PyTorch's form): the
+/// same weights from `seed`, and the same bits in training.
+pub fn tutorial_model_with_relu_layers(seed: u64) -> Sequential<f32> {
     let mut rng = StdRng::seed_from_u64(seed);
     Sequential::new()
         .add(Flatten::new())
