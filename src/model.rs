@@ -302,7 +302,8 @@ impl<F: Float> Sequential<F> {
         for i in (stop..count).rev() {
             let (lower, upper) = self.grads.split_at_mut(i + 1);
             let grad_input = if i > stop || input_grad { Some(&mut lower[i]) } else { None };
-            let (input, output) = (self.activations[i].view(), self.activations[i + 1].view());
+            let input = self.activations[i].view();
+            let output = output_of(&self.layers, &self.activations, i, count)?;
             let layer = &mut self.layers[i];
             match grad_input {
                 Some(grad_input) if layer.reshaped(input.shape()).is_some() => {
@@ -785,6 +786,27 @@ fn epoch_rng(seed: u64, epoch: usize) -> StdRng {
 
 fn empty<F: Float>() -> ArrayD<F> {
     ArrayD::zeros(vec![0])
+}
+
+/// Layer `i`'s output as the forward pass over the first `count` layers left it: in
+/// `activations[i + 1]`, unless reshaping layers after it moved that buffer on, in which case
+/// it is the buffer at the end of those moves, viewed under the layer's output shape (which the
+/// moved-from slot keeps).
+fn output_of<'a, F: Float>(
+    layers: &[Box<dyn Layer<F>>],
+    activations: &'a [ArrayD<F>],
+    i: usize,
+    count: usize,
+) -> Result<ArrayViewD<'a, F>> {
+    let mut at = i + 1;
+    while at < count && layers[at].reshaped(activations[at].shape()).is_some() {
+        at += 1;
+    }
+    let shape = activations[i + 1].raw_dim();
+    activations[at]
+        .view()
+        .into_shape_with_order(shape)
+        .map_err(|_| Error::shape("layer output", activations[i + 1].shape(), activations[at].shape()))
 }
 
 /// Moves the contents of `from` into `to` under `shape` (a reshaping layer's output, or its

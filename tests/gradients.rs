@@ -148,6 +148,33 @@ fn whole_network_through_the_fused_path() {
     assert_passes(report, 53);
 }
 
+// A Flatten moves the buffer of the layer before it on; a layer whose backward pass reads its
+// own output (a Dense with a ReLU, a Sigmoid) must still be given that output.
+#[test]
+fn layers_that_read_their_output_before_a_flatten() {
+    let mut rng = StdRng::seed_from_u64(8);
+    let fused = Sequential::<f64>::new()
+        .add(Dense::new(6, 5, &mut rng).unwrap().with_activation(Activation::Relu))
+        .add(Flatten::new())
+        .add(Flatten::new())
+        .add(Dense::new(5, 3, &mut rng).unwrap())
+        .add(Softmax::new());
+    let sigmoid = Sequential::<f64>::new()
+        .add(Dense::new(6, 5, &mut rng).unwrap())
+        .add(Sigmoid::new())
+        .add(Flatten::new())
+        .add(Dense::new(5, 3, &mut rng).unwrap())
+        .add(Softmax::new());
+    let x = spread(&[4, 6], -1.0, 1.0, 0.05);
+    for mut model in [fused, sigmoid] {
+        let targets = TargetBatch::Classes(&[0, 1, 2, 1]);
+        let report =
+            check_model(&mut model, &x, targets, &SoftmaxCrossEntropy, &GradCheck::default()).unwrap();
+        // 6*5 + 5 + 5*3 + 3 parameters.
+        assert_passes(report, 53);
+    }
+}
+
 #[test]
 fn cce_gradient_inside_the_clip() {
     // Probabilities in [0.05, 0.95]: a step of 1e-5 never reaches the clip at 1e-7 or 1 - 1e-7.
