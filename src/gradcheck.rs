@@ -75,7 +75,8 @@ pub struct Mismatch {
 pub struct GradReport {
     /// The number of derivatives compared.
     pub checked: usize,
-    /// The largest relative error seen (0 when nothing was checked).
+    /// The largest relative error seen (0 when nothing was checked); NaN when a derivative
+    /// was not finite on either side, so that `max_rel_error < bar` fails.
     pub max_rel_error: f64,
     /// The element with that error.
     pub worst: Option<Mismatch>,
@@ -98,7 +99,10 @@ impl GradReport {
     fn record(&mut self, tensor: &str, index: usize, analytic: f64, numeric: f64, floor: f64) {
         let rel_error = (analytic - numeric).abs() / analytic.abs().max(numeric.abs()).max(floor);
         self.checked += 1;
-        if self.worst.is_none() || rel_error > self.max_rel_error {
+        // A NaN (a non-finite derivative on either side) is the worst there is, and stays so:
+        // `max_rel_error < bar` is then false, as a check must be.
+        let worse = rel_error > self.max_rel_error || (rel_error.is_nan() && !self.max_rel_error.is_nan());
+        if self.worst.is_none() || worse {
             self.max_rel_error = rel_error;
             self.worst = Some(Mismatch { tensor: tensor.to_string(), index, analytic, numeric, rel_error });
         }

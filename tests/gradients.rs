@@ -305,3 +305,41 @@ fn a_wrong_gradient_is_caught() {
         worst.rel_error
     );
 }
+
+#[test]
+fn a_nan_gradient_is_caught_wherever_it_is() {
+    // NaN compares false with everything: a NaN derivative after the first must still be the
+    // worst, or `max_rel_error < bar` would pass.
+    use ferronet::Result;
+    use ferronet::layers::{Layer, Mode, Param};
+    use ndarray::{ArrayD, ArrayViewD};
+
+    struct NanAtOne;
+    impl Layer<f64> for NanAtOne {
+        fn kind(&self) -> &'static str {
+            "nan_at_one"
+        }
+        fn forward(&mut self, x: ArrayViewD<f64>, y: &mut ArrayD<f64>, _mode: Mode) -> Result<()> {
+            *y = x.to_owned();
+            Ok(())
+        }
+        fn backward(
+            &mut self,
+            _x: ArrayViewD<f64>,
+            _y: ArrayViewD<f64>,
+            g: ArrayViewD<f64>,
+            dx: Option<&mut ArrayD<f64>>,
+        ) -> Result<()> {
+            if let Some(dx) = dx {
+                *dx = g.to_owned();
+                dx.as_slice_mut().unwrap()[1] = f64::NAN;
+            }
+            Ok(())
+        }
+        fn visit_params(&mut self, _visit: &mut dyn FnMut(&mut Param<f64>)) {}
+    }
+    let report = check_layer(&mut NanAtOne, &spread(&[2, 2], -1.0, 1.0, 0.0), &GradCheck::default()).unwrap();
+    assert_eq!(report.checked, 4);
+    assert!(report.max_rel_error.is_nan(), "{report}");
+    assert_eq!(report.worst.unwrap().index, 1);
+}
