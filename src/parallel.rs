@@ -3,8 +3,9 @@
 //!
 //! Work is split so that every number is computed the same way whatever the split: Adam's
 //! update is element by element, and a matrix product is cut along the rows or the columns of
-//! its result, never along the depth it sums over. So training gives the same bits on one
-//! thread as on two.
+//! its result, or, when it is deeper than it is wide, into whole depth blocks whose sums are
+//! folded into the result in the order one thread adds them (see [`crate::linalg`]). So
+//! training gives the same bits on one thread as on two.
 
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};

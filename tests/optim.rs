@@ -252,3 +252,19 @@ fn adam_flushes_a_moment_that_decays_below_the_smallest_normal_number_to_zero() 
     assert_eq!(weight_state.v, array![[0.0f32, 0.999]].into_dyn());
     assert_eq!(layer.weight().value[[0, 0]], 0.25, "a zero moment moves nothing");
 }
+
+// A step count restored at the end of its range stays there: a wrap to 0 would divide the
+// bias corrections by 1 - beta^0 = 0 and make every weight NaN.
+#[test]
+fn adams_step_count_saturates_instead_of_wrapping() {
+    let mut layer = Dense::<f32>::from_weights(array![[0.25f32, 0.5]], array![0.0, 0.0]).unwrap();
+    layer.visit_params(&mut |p| p.grad.fill(1.0));
+    let mut adam = Adam::new(AdamConfig::default()).unwrap();
+    adam.step(&mut layer).unwrap();
+    let mut state = adam.state().to_vec();
+    state.iter_mut().for_each(|s| s.step = u64::MAX);
+    adam.set_state(&mut layer, state).unwrap();
+    adam.step(&mut layer).unwrap();
+    assert!(adam.state().iter().all(|s| s.step == u64::MAX));
+    assert!(layer.weight().value.iter().all(|w| w.is_finite()), "{}", layer.weight().value);
+}

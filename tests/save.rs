@@ -561,3 +561,43 @@ fn saving_a_model_without_layers_is_an_error_and_writes_nothing() {
     );
     assert!(!path.exists());
 }
+
+// Only a Dense with a ReLU stands for two PyTorch modules: another layer with a setting of the
+// same name keeps one position.
+#[test]
+fn a_relu_setting_on_another_kind_of_layer_takes_one_position() {
+    use ferronet::Result;
+    use ferronet::layers::{Mode, Param};
+    use ndarray::{ArrayD, ArrayViewD};
+    struct Leaky;
+    impl Layer<f32> for Leaky {
+        fn kind(&self) -> &'static str {
+            "leaky"
+        }
+        fn config(&self) -> Vec<(&'static str, f64)> {
+            vec![("relu", 1.0)]
+        }
+        fn forward(&mut self, x: ArrayViewD<f32>, y: &mut ArrayD<f32>, _mode: Mode) -> Result<()> {
+            *y = x.to_owned();
+            Ok(())
+        }
+        fn backward(
+            &mut self,
+            _x: ArrayViewD<f32>,
+            _y: ArrayViewD<f32>,
+            g: ArrayViewD<f32>,
+            dx: Option<&mut ArrayD<f32>>,
+        ) -> Result<()> {
+            if let Some(dx) = dx {
+                *dx = g.to_owned();
+            }
+            Ok(())
+        }
+        fn visit_params(&mut self, _visit: &mut dyn FnMut(&mut Param<f32>)) {}
+    }
+    let model = Sequential::new().add(Leaky).add(Dense::new(2, 2, &mut StdRng::seed_from_u64(1)).unwrap());
+    let (_dir, path) = saved(model);
+    let mut names: Vec<String> = read_tensors(&path).into_keys().collect();
+    names.sort();
+    assert_eq!(names, ["1.bias", "1.weight"]);
+}

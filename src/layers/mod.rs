@@ -115,7 +115,8 @@ pub trait Layer<F: Float = f32> {
     fn kind(&self) -> &'static str;
 
     /// What rebuilds this layer besides its kind, as `(name, value)` pairs: Dense gives
-    /// `[("inputs", 784.0), ("outputs", 128.0)]`. Saved files record it so that
+    /// `[("inputs", 784.0), ("outputs", 128.0)]`, and `("relu", 1.0)` after them with
+    /// [`Activation::Relu`]. Saved files record it so that
     /// `Sequential::load` can rebuild the model. The default, nothing, suits a layer with no
     /// settings such as ReLU.
     fn config(&self) -> Vec<(&'static str, f64)> {

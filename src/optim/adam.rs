@@ -355,7 +355,9 @@ impl<F: Float> Optimizer<F> for Adam<F> {
         let mut states = self.state.iter_mut();
         model.visit_params(&mut |p: &mut Param<F>| {
             let Some(s) = states.next() else { return };
-            s.step += 1;
+            // Saturating: a step count restored from elsewhere may be at the end of its range, and a
+            // wrap to 0 would make the bias corrections divide by zero.
+            s.step = s.step.saturating_add(1);
             let t = i32::try_from(s.step).unwrap_or(i32::MAX);
             // The bias corrections are formed in f64 so that f32 training sees them rounded once.
             let step_size = F::from_f64(lr / (1.0 - beta1.powi(t)));

@@ -264,7 +264,7 @@ fn slots<F: Float>(model: &mut Sequential<F>) -> std::result::Result<Vec<Slot>, 
         .zip(model.layers())
         .map(|(name, layer)| {
             let position = next;
-            next += if layer.config().contains(&("relu", 1.0)) { 2 } else { 1 };
+            next += if layer.kind() == "dense" && layer.config().contains(&("relu", 1.0)) { 2 } else { 1 };
             (position, name.clone(), layer.kind())
         })
         .collect();
