@@ -58,10 +58,12 @@ impl ConfusionMatrix {
     /// The matrix of `predicted` against `labels` for `classes` classes.
     ///
     /// # Errors
-    /// [`Error::Data`] when the lengths differ or a class is out of range.
+    /// [`Error::Data`] when the lengths differ or a class is out of range; [`Error::Config`]
+    /// naming `classes` when a `classes x classes` matrix would not fit in memory.
     pub fn new(predicted: &[usize], labels: &[usize], classes: usize) -> Result<Self> {
         check_lengths(predicted, labels)?;
-        let mut counts = vec![0; classes * classes];
+        let counts = crate::tensor::try_array_from_fn("classes", ndarray::Ix2(classes, classes), || 0usize)?;
+        let mut counts = counts.into_raw_vec_and_offset().0;
         for (i, (&p, &t)) in predicted.iter().zip(labels).enumerate() {
             if p >= classes || t >= classes {
                 return Err(Error::Data(format!(

@@ -103,3 +103,13 @@ fn targets_that_do_not_fit_the_scores_are_errors() {
     let flat = array![0.1f32, 0.9].into_dyn();
     assert!(BinaryCounts::count(flat.view(), TargetBatch::Classes(&[0, 1]), 0.5).is_err(), "1-D scores");
 }
+
+// classes x classes counts: a number of classes whose matrix cannot exist is an error, whether
+// the product overflows (2^32 squared wraps to 0 in 64 bits) or only exceeds memory.
+#[test]
+fn a_confusion_matrix_too_large_for_memory_is_an_error() {
+    for classes in [1usize << 32, usize::MAX, 200_000] {
+        let error = ConfusionMatrix::new(&[0], &[0], classes).unwrap_err();
+        assert!(matches!(error, ferronet::Error::Config { name: "classes", .. }), "{classes}: {error:?}");
+    }
+}
