@@ -601,3 +601,28 @@ fn a_relu_setting_on_another_kind_of_layer_takes_one_position() {
     names.sort();
     assert_eq!(names, ["1.bias", "1.weight"]);
 }
+
+// Parameters are public: one replaced by an array of another shape makes a file `load` would
+// refuse, so `save` refuses it instead, and writes nothing.
+#[test]
+fn a_parameter_of_the_wrong_shape_is_refused_on_saving() {
+    let mut model = tiny::<f32>();
+    model.visit_params(&mut |p| {
+        if p.name == "dense_2.bias" {
+            p.value = ndarray::ArrayD::zeros(vec![2, 1]);
+        }
+    });
+    let (_dir, path) = scratch("model.safetensors");
+    let error = model.save(&path).unwrap_err();
+    assert!(matches!(error, Error::ModelFile { .. }), "{error:?}");
+    assert!(error.to_string().contains("dense_2.bias is [2, 1]"), "{error}");
+    assert!(!path.exists());
+}
+
+#[test]
+fn a_dense_without_inputs_or_outputs_is_refused() {
+    for shape in [(0, 3), (3, 0)] {
+        let error = Dense::<f32>::from_weights(Array2::zeros(shape), Array1::zeros(shape.1)).unwrap_err();
+        assert!(matches!(error, Error::Config { name: "weight", .. }), "{error:?}");
+    }
+}

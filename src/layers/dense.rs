@@ -107,10 +107,19 @@ impl<F: Float> Dense<F> {
     ///
     /// # Errors
     /// [`Error::Shape`] when the bias length is not the weight's number of columns;
-    /// [`Error::Config`] naming `weight` or `bias` when its gradient would not fit in memory.
+    /// [`Error::Config`] naming `weight` when it has no rows or no columns (as [`Dense::new`]
+    /// refuses a size of 0), or naming `weight` or `bias` when its gradient would not fit in
+    /// memory.
     pub fn from_weights(weight: Array2<F>, bias: Array1<F>) -> Result<Self> {
         if bias.len() != weight.ncols() {
             return Err(Error::shape("Dense bias", &[weight.ncols()], bias.shape()));
+        }
+        if weight.is_empty() {
+            return Err(Error::Config {
+                name: "weight",
+                value: format!("{:?}", weight.shape()),
+                expected: "at least 1 input and 1 output",
+            });
         }
         Ok(Dense {
             shape: [weight.nrows(), weight.ncols()],

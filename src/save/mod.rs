@@ -345,6 +345,7 @@ fn to_bytes<F: Float>(model: &mut Sequential<F>, path: &Path, training: Option<T
     }
     let dtype = format!("{:?}", dtype_of::<F>());
     let mut description = architecture::describe(model, &dtype).map_err(|e| model_file(path, e))?;
+    check_rebuilds(model).map_err(|e| model_file(path, format!("{e}; nothing was saved")))?;
     let slots = slots(model).map_err(|e| model_file(path, e))?;
     let mut tensors = Vec::with_capacity(slots.len());
     let mut problem = None;
@@ -374,6 +375,48 @@ fn to_bytes<F: Float>(model: &mut Sequential<F>, path: &Path, training: Option<T
     let metadata = HashMap::from([(METADATA_KEY.to_string(), Value::Object(description).to_string())]);
     safetensors::serialize(tensors, Some(metadata))
         .map_err(|e| model_file(path, format!("cannot be written: {e}")))
+}
+
+/// Saves only what `load` reads back: every layer that `load` can rebuild from its kind and
+/// settings must come back with parameters of the shapes the model's have (they are public, so
+/// they may have been replaced by arrays of other shapes, or built with a zero size).
+fn check_rebuilds<F: Float>(model: &mut Sequential<F>) -> std::result::Result<(), String> {
+    let mut shapes = HashMap::new();
+    model.visit_params(&mut |p| {
+        shapes.insert(p.name.clone(), p.value.shape().to_vec());
+    });
+    for (index, (name, layer)) in model.layer_names().iter().zip(model.layers()).enumerate() {
+        let kind = layer.kind();
+        let settings: Vec<(String, f64)> =
+            layer.config().into_iter().map(|(n, v)| (n.to_string(), v)).collect();
+        let mut no_limit = usize::MAX;
+        let mut rebuilt = match architecture::build::<F>(kind, &settings, &mut no_limit) {
+            Ok(rebuilt) => rebuilt,
+            // A layer of the user's own: `load` cannot rebuild it, `load_weights` can fill it.
+            Err(BuildError::UnknownKind) => continue,
+            Err(BuildError::Settings(reason)) => return Err(format!("layer {index} ({kind}): {reason}")),
+        };
+        let mut problem = None;
+        rebuilt.visit_params(&mut |p| {
+            let local = p.name.rsplit('.').next().unwrap_or_default();
+            let param = format!("{name}.{local}");
+            match shapes.get(&param) {
+                Some(shape) if shape == p.value.shape() => {}
+                found if problem.is_none() => {
+                    let found = found.map_or("missing".to_string(), |shape| format!("{shape:?}"));
+                    problem = Some(format!(
+                        "{param} is {found}, but {kind} {settings:?} needs {:?}",
+                        p.value.shape()
+                    ));
+                }
+                _ => {}
+            }
+        });
+        if let Some(problem) = problem {
+            return Err(problem);
+        }
+    }
+    Ok(())
 }
 
 /// A file read whole into memory.
