@@ -55,6 +55,23 @@ impl Default for GradCheck {
     }
 }
 
+impl GradCheck {
+    /// A step or floor that is not finite and above 0 makes every relative error NaN or
+    /// meaningless; it is refused before anything is computed.
+    fn validate(&self) -> Result<()> {
+        for (name, value) in [("step", self.step), ("floor", self.floor)] {
+            if !(value.is_finite() && value > 0.0) {
+                return Err(Error::Config {
+                    name,
+                    value: value.to_string(),
+                    expected: "a finite number above 0",
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The element whose analytic and numeric derivatives differ most.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mismatch {
@@ -196,12 +213,14 @@ fn check_params<L: Layer<f64> + ?Sized>(
 /// ```
 ///
 /// # Errors
-/// Whatever the layer's `forward` or `backward` returns.
+/// Whatever the layer's `forward` or `backward` returns; [`Error::Config`] for a step or floor
+/// that is not finite and above 0.
 pub fn check_layer(
     layer: &mut dyn Layer<f64>,
     input: &ArrayD<f64>,
     config: &GradCheck,
 ) -> Result<GradReport> {
+    config.validate()?;
     let mut output = ArrayD::zeros(vec![0]);
     layer.forward(input.view(), &mut output, Mode::Train)?;
     let mut rng = StdRng::seed_from_u64(config.seed);
@@ -258,14 +277,16 @@ fn set(x: &mut ArrayD<f64>, index: usize, value: f64) {
 /// ```
 ///
 /// # Errors
-/// Whatever the loss returns for these predictions and targets, and [`Error::Shape`] when the
-/// gradient it writes is not the shape of the predictions.
+/// Whatever the loss returns for these predictions and targets, [`Error::Shape`] when the
+/// gradient it writes is not the shape of the predictions, and [`Error::Config`] as
+/// [`check_layer`].
 pub fn check_loss(
     loss: &dyn Loss<f64>,
     predictions: ArrayView2<f64>,
     targets: TargetBatch<f64>,
     config: &GradCheck,
 ) -> Result<GradReport> {
+    config.validate()?;
     let mut grad = ArrayD::zeros(vec![0]);
     loss.loss(predictions, targets, Some(&mut grad))?;
     if grad.shape() != predictions.shape() {
@@ -310,7 +331,8 @@ pub fn check_loss(
 /// ```
 ///
 /// # Errors
-/// Whatever the model or the loss return for these inputs and targets.
+/// Whatever the model or the loss return for these inputs and targets, and [`Error::Config`]
+/// as [`check_layer`].
 pub fn check_model(
     model: &mut Sequential<f64>,
     inputs: &ArrayD<f64>,
@@ -318,6 +340,7 @@ pub fn check_model(
     loss: &dyn Loss<f64>,
     config: &GradCheck,
 ) -> Result<GradReport> {
+    config.validate()?;
     model.backprop(inputs.view(), targets, loss)?;
     let analytic = param_grads(model);
     let mut report = GradReport::default();

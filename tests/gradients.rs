@@ -343,3 +343,17 @@ fn a_nan_gradient_is_caught_wherever_it_is() {
     assert!(report.max_rel_error.is_nan(), "{report}");
     assert_eq!(report.worst.unwrap().index, 1);
 }
+
+#[test]
+fn a_step_or_floor_that_is_not_above_zero_is_refused() {
+    let mut dense = Dense::<f64>::new(2, 2, &mut StdRng::seed_from_u64(1)).unwrap();
+    let x = spread(&[2, 2], -1.0, 1.0, 0.0);
+    for config in [
+        GradCheck { step: 0.0, ..GradCheck::default() },
+        GradCheck { step: f64::NAN, ..GradCheck::default() },
+        GradCheck { floor: -1.0, ..GradCheck::default() },
+    ] {
+        let error = check_layer(&mut dense, &x, &config).unwrap_err();
+        assert!(matches!(error, ferronet::Error::Config { .. }), "{config:?}: {error:?}");
+    }
+}
