@@ -6,8 +6,10 @@
 //! cargo run --release --example binary -- [--data DIR] [--digit D] [--epochs N] [--seed N]
 //! ```
 
-// Of the examples' presentation code (examples/common/), only the progress bar.
+// Of the examples' presentation code (examples/common/), only the progress bar (and the
+// printing it uses).
 mod common {
+    pub mod out;
     pub mod progress;
 }
 
@@ -15,6 +17,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use common::out::outln;
 use common::progress::Progress;
 use ferronet::data::{Mnist, Targets};
 use ferronet::layers::{Dense, Flatten, ReLU, Sigmoid};
@@ -33,7 +36,7 @@ fn parse_args() -> Result<(PathBuf, u8, usize, u64), String> {
     let mut words = std::env::args().skip(1);
     while let Some(flag) = words.next() {
         if flag == "--help" || flag == "-h" {
-            println!("{USAGE}");
+            outln!("{USAGE}");
             std::process::exit(0);
         }
         let value = words.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
@@ -84,16 +87,13 @@ fn run(data: &PathBuf, digit: u8, epochs: usize, seed: u64) -> ferronet::Result<
     let test = model.evaluate(&mnist.test_images, &test_targets, &BinaryCrossEntropy, 1000)?;
     let probabilities = model.predict(&mnist.test_images, 1000)?;
     let counts = BinaryCounts::count(probabilities.view(), test_targets.as_batch(), 0.5)?;
-    println!(
+    outln!(
         "digit {digit} against the rest, {} test images, {:.1}s in all",
         test.samples,
         start.elapsed().as_secs_f64()
     );
-    println!(
-        "test: loss {:.4}, accuracy {:.4} ({}/{})",
-        test.loss, test.accuracy, test.correct, test.samples
-    );
-    println!(
+    outln!("test: loss {:.4}, accuracy {:.4} ({}/{})", test.loss, test.accuracy, test.correct, test.samples);
+    outln!(
         "precision {:.4}, recall {:.4} (true positives {}, false positives {}, false negatives {})",
         counts.precision(),
         counts.recall(),

@@ -33,6 +33,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use common::out::{out, outln};
 use common::{draw, plot, progress::Progress, report};
 use ferronet::callbacks::{Callback, Control};
 use ferronet::data::{Images, Mnist, Targets};
@@ -91,7 +92,7 @@ fn parse_args(words: impl IntoIterator<Item = String>) -> Result<Args, String> {
         let mut value = || words.next().ok_or_else(|| format!("{flag} needs a value (see --help)"));
         match flag.as_str() {
             "--help" | "-h" => {
-                println!("{USAGE}");
+                outln!("{USAGE}");
                 std::process::exit(0);
             }
             "--quiet" => args.quiet = true,
@@ -168,14 +169,12 @@ fn run(args: &Args) -> ferronet::Result<()> {
     }
     if args.report {
         let probabilities = model.predict(&mnist.test_images, 1000)?;
-        print!("{}", report::report(&probabilities, &mnist.test_labels, 10)?);
+        let report = report::report(&probabilities, &mnist.test_labels, 10)?;
+        out!("{report}");
     }
 
     let test = model.evaluate(&mnist.test_images, &test_targets, &loss, 1000)?;
-    println!(
-        "test: loss {:.4}, accuracy {:.4} ({}/{})",
-        test.loss, test.accuracy, test.correct, test.samples
-    );
+    outln!("test: loss {:.4}, accuracy {:.4} ({}/{})", test.loss, test.accuracy, test.correct, test.samples);
     Ok(())
 }
 
@@ -325,12 +324,12 @@ fn predict_digit(
     let image = Images::new(1, rows, cols, pixels.to_vec())?;
     let probabilities = model.predict(&image, 1)?;
     let label = mnist.test_labels[index];
-    println!("test image {index}, true label {label}");
-    print!("{}", draw::digit_beside_probabilities(pixels, cols, probabilities.as_slice(), label.into()));
-    println!("predicted class: {}", probabilities.argmax_rows()[0]);
+    outln!("test image {index}, true label {label}");
+    out!("{}", draw::digit_beside_probabilities(pixels, cols, probabilities.as_slice(), label.into()));
+    outln!("predicted class: {}", probabilities.argmax_rows()[0]);
     if let Some(path) = png {
         draw::write_png(path, pixels, cols, 10)?;
-        println!("wrote {}", path.display());
+        outln!("wrote {}", path.display());
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! a PNG, and the evaluation report. The library itself prints and draws nothing.
 
 pub mod draw;
+pub mod out;
 pub mod plot;
 pub mod progress;
 pub mod report;

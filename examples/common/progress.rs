@@ -12,6 +12,8 @@ use ferronet::layers::Layer;
 use ferronet::{EpochLog, FitConfig, Float, History};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use super::out::outln;
+
 /// Prints training progress: a bar and epoch lines, epoch lines only, or nothing.
 #[derive(Debug)]
 pub struct Progress {
@@ -40,10 +42,7 @@ impl Progress {
         let samples: usize = history.epochs.iter().map(|e| e.samples).sum();
         let epochs = history.epochs.len();
         let plural = if epochs == 1 { "" } else { "s" };
-        println!(
-            "trained {epochs} epoch{plural} in {seconds:.1}s ({:.0} samples/s)",
-            samples as f64 / seconds
-        );
+        outln!("trained {epochs} epoch{plural} in {seconds:.1}s ({:.0} samples/s)", samples as f64 / seconds);
     }
 }
 
@@ -92,7 +91,7 @@ impl<F: Float> Callback<F> for Progress {
             bar.finish_and_clear();
         }
         if !self.quiet {
-            println!("{log} - {:.0} samples/s", log.samples as f64 / log.seconds);
+            outln!("{log} - {:.0} samples/s", log.samples as f64 / log.seconds);
         }
         Control::Continue
     }
