@@ -563,7 +563,7 @@ fn saving_a_model_without_layers_is_an_error_and_writes_nothing() {
 }
 
 // Only a Dense with a ReLU stands for two PyTorch modules: another layer with a setting of the
-// same name keeps one position.
+// same name keeps one position (the default of `Layer::torch_modules`).
 #[test]
 fn a_relu_setting_on_another_kind_of_layer_takes_one_position() {
     use ferronet::Result;

@@ -316,6 +316,13 @@ impl<F: Float> Layer<F> for Dense<F> {
         self.backward_into(input, output, grad_output, grad_input, true)
     }
 
+    fn torch_modules(&self) -> usize {
+        match self.activation {
+            Activation::Linear => 1,
+            Activation::Relu => 2,
+        }
+    }
+
     fn visit_params(&mut self, visit: &mut dyn FnMut(&mut Param<F>)) {
         visit(&mut self.weight);
         visit(&mut self.bias);

@@ -123,6 +123,13 @@ pub trait Layer<F: Float = f32> {
         Vec::new()
     }
 
+    /// How many modules of a PyTorch `nn.Sequential` this layer stands for: saved tensors are
+    /// named by position as PyTorch names them, so a layer counts the positions it takes. One
+    /// by default; a Dense with a ReLU is `nn.Linear` and `nn.ReLU`, two.
+    fn torch_modules(&self) -> usize {
+        1
+    }
+
     /// Computes the layer's output for a batch.
     ///
     /// # Errors

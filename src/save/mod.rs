@@ -255,8 +255,7 @@ impl Slot {
 
 /// The model's parameters, in the order they are visited, with their names in a file.
 fn slots<F: Float>(model: &mut Sequential<F>) -> std::result::Result<Vec<Slot>, String> {
-    // PyTorch has no Linear with a ReLU: a Dense with one stands for `nn.Linear` and `nn.ReLU`,
-    // and takes two positions, so that its tensors have the names they have in PyTorch.
+    // Positions as PyTorch counts them: a Dense with a ReLU is `nn.Linear` and `nn.ReLU`.
     let mut next = 0;
     let layers: Vec<(usize, String, &'static str)> = model
         .layer_names()
@@ -264,7 +263,7 @@ fn slots<F: Float>(model: &mut Sequential<F>) -> std::result::Result<Vec<Slot>, 
         .zip(model.layers())
         .map(|(name, layer)| {
             let position = next;
-            next += if layer.kind() == "dense" && layer.config().contains(&("relu", 1.0)) { 2 } else { 1 };
+            next += layer.torch_modules();
             (position, name.clone(), layer.kind())
         })
         .collect();
