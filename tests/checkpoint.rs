@@ -82,6 +82,28 @@ fn ten_epochs_straight_equal_four_then_a_checkpoint_reloaded_from_disk_then_six(
     assert_eq!(adam_resumed.state(), adam_straight.state(), "m, v and the step counts too");
 }
 
+// AdamW's weight decay is part of the optimizer a checkpoint records: without it the resumed
+// run would be plain Adam.
+#[test]
+fn an_adamw_run_resumes_from_its_checkpoint_to_the_same_bits() {
+    let (x, y) = data();
+    let adamw = || Adam::new(AdamConfig::adamw().with_lr(0.01).with_weight_decay(0.1)).unwrap();
+    let mut straight = model(9, 4);
+    straight.fit(&x, &y, &SoftmaxCrossEntropy, &mut adamw(), &config()).unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.safetensors");
+    let (mut first, mut adam_first) = (model(9, 4), adamw());
+    first.fit(&x, &y, &SoftmaxCrossEntropy, &mut adam_first, &config().with_epochs(4)).unwrap();
+    Checkpoint::save(&path, &mut first, &adam_first, &config(), 4).unwrap();
+
+    let Checkpoint { model: mut resumed, optimizer: mut adam_resumed, config: resume } =
+        Checkpoint::<f32>::load(&path).unwrap();
+    assert_eq!(adam_resumed.config().weight_decay, 0.1);
+    resumed.fit(&x, &y, &SoftmaxCrossEntropy, &mut adam_resumed, &resume).unwrap();
+    assert_eq!(bits(&mut resumed), bits(&mut straight));
+}
+
 #[test]
 fn restoring_into_a_model_built_in_code_resumes_exactly() {
     let (x, y) = data();

@@ -59,10 +59,14 @@ pub(super) fn describe_training(description: &mut Map<String, Value>, fit: &FitC
         "seed": fit.seed,
         "initial_epoch": fit.initial_epoch,
     });
-    let adam =
+    let mut optimizer =
         json!({ "kind": "adam", "lr": adam.lr, "beta1": adam.beta1, "beta2": adam.beta2, "eps": adam.eps });
+    // AdamW's decoupled weight decay; plain Adam's entry stays as it was.
+    if adam.weight_decay != 0.0 {
+        optimizer["weight_decay"] = adam.weight_decay.into();
+    }
     description.insert("fit".into(), fit);
-    description.insert("optimizer".into(), adam);
+    description.insert("optimizer".into(), optimizer);
 }
 
 /// A whole number as a JSON integer (`784`, not `784.0`), anything else as a JSON float.
@@ -135,11 +139,14 @@ fn parse_adam(value: &Value) -> Result<AdamConfig, String> {
     }
     let number =
         |name: &str| field(adam, name, what)?.as_f64().ok_or(format!("{what}: {name} is not a number"));
+    // AdamW's decoupled weight decay; absent for plain Adam.
+    let weight_decay = if adam.contains_key("weight_decay") { number("weight_decay")? } else { 0.0 };
     Ok(AdamConfig::default()
         .with_lr(number("lr")?)
         .with_beta1(number("beta1")?)
         .with_beta2(number("beta2")?)
-        .with_eps(number("eps")?))
+        .with_eps(number("eps")?)
+        .with_weight_decay(weight_decay))
 }
 
 fn object<'a>(value: &'a Value, what: &str) -> Result<&'a Map<String, Value>, String> {
