@@ -268,3 +268,32 @@ fn adams_step_count_saturates_instead_of_wrapping() {
     assert!(adam.state().iter().all(|s| s.step == u64::MAX));
     assert!(layer.weight().value.iter().all(|w| w.is_finite()), "{}", layer.weight().value);
 }
+
+// A restored state whose next step would make a weight NaN is refused before it is taken:
+// a negative second moment (the square root of it is NaN), a first moment that is not finite.
+#[test]
+fn adam_refuses_a_state_with_a_negative_second_moment_or_a_non_finite_first() {
+    let mut layer = Dense::<f32>::from_weights(array![[0.25f32, 0.5]], array![0.0, 0.0]).unwrap();
+    let mut adam = Adam::new(AdamConfig::default()).unwrap();
+    adam.step(&mut layer).unwrap();
+    for (moment, value) in [("v", -1.0f32), ("m", f32::INFINITY), ("v", f32::NAN)] {
+        let mut state = adam.state().to_vec();
+        let target = if moment == "m" { &mut state[1].m } else { &mut state[1].v };
+        target[[1]] = value;
+        let error = adam.set_state(&mut layer, state).unwrap_err();
+        assert!(
+            error.to_string().contains(&format!("dense.bias {moment} holds {value:?} at element 1")),
+            "{error}"
+        );
+    }
+}
+
+#[test]
+fn adamw_refuses_a_decay_factor_outside_zero_to_one() {
+    assert!(Adam::<f32>::new(AdamConfig::adamw().with_lr(0.01).with_weight_decay(100.0)).is_ok());
+    for (lr, weight_decay) in [(0.01, 100.5), (1e-3, 1e300)] {
+        let error =
+            Adam::<f32>::new(AdamConfig::adamw().with_lr(lr).with_weight_decay(weight_decay)).unwrap_err();
+        assert!(matches!(error, ferronet::Error::Config { name: "weight_decay", .. }), "{error:?}");
+    }
+}

@@ -4,7 +4,7 @@
 use ndarray::{ArrayD, Zip};
 
 use super::{Optimizer, ParamState, check_hyper, check_state, sync_state};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::layers::{Layer, Param};
 use crate::tensor::Float;
 
@@ -74,7 +74,16 @@ impl AdamConfig {
         check_hyper("beta2", self.beta2, |v| (0.0..1.0).contains(&v), "a number in [0, 1)")?;
         // eps = 0 would make a parameter whose gradients have all been 0 divide 0 by 0.
         check_hyper("eps", self.eps, |v| v > 0.0, "a finite number > 0")?;
-        check_hyper("weight_decay", self.weight_decay, |v| v >= 0.0, "a finite number >= 0")
+        check_hyper("weight_decay", self.weight_decay, |v| v >= 0.0, "a finite number >= 0")?;
+        // The decoupled decay multiplies each weight by 1 - lr * weight_decay: past 1 it would
+        // flip the weights' signs and grow them instead of decaying them.
+        let lr = self.lr;
+        check_hyper(
+            "weight_decay",
+            self.weight_decay,
+            |v| lr * v <= 1.0,
+            "a number with lr * weight_decay at most 1",
+        )
     }
 }
 
@@ -175,8 +184,9 @@ impl<F: Float> Adam<F> {
     ///
     /// # Errors
     /// [`Error::Config`](crate::Error::Config) for a learning rate that is not finite and positive,
-    /// a beta outside `[0, 1)`, an eps that is not finite and positive, or a negative or
-    /// non-finite weight decay; and, in `F`, for a first step `lr / (1 - beta1)` that overflows
+    /// a beta outside `[0, 1)`, an eps that is not finite and positive, or a weight decay that
+    /// is negative, not finite, or above `1 / lr` (the decay factor `1 - lr * weight_decay` must
+    /// stay in `[0, 1]`); and, in `F`, for a first step `lr / (1 - beta1)` that overflows
     /// or an `eps` that rounds to 0.
     pub fn new(config: AdamConfig) -> Result<Self> {
         config.validate()?;
@@ -233,10 +243,25 @@ impl<F: Float> Adam<F> {
     ///
     /// # Errors
     /// [`Error::OptimizerState`](crate::Error::OptimizerState) naming the first parameter whose name or shape differs, or the
-    /// two counts when they differ; the optimizer is then unchanged.
+    /// two counts when they differ, or the first moment that is not finite or second moment that
+    /// is negative (the next step would make its weight NaN); the optimizer is then unchanged.
     pub fn set_state(&mut self, model: &mut dyn Layer<F>, state: Vec<AdamState<F>>) -> Result<()> {
         if !state.is_empty() {
             check_state(model, &state)?;
+        }
+        for s in &state {
+            let m = s.m.iter().position(|m| !m.is_finite()).map(|i| ("m", i, s.m.iter().nth(i)));
+            let v =
+                s.v.iter()
+                    .position(|v| !(v.is_finite() && *v >= F::zero()))
+                    .map(|i| ("v", i, s.v.iter().nth(i)));
+            if let Some((moment, index, Some(value))) = m.or(v) {
+                return Err(Error::OptimizerState(format!(
+                    "{} {moment} holds {value:?} at element {index}; a first moment must be finite, a second \
+                     finite and not negative",
+                    s.name
+                )));
+            }
         }
         self.state = state;
         Ok(())
