@@ -466,6 +466,15 @@ mod tests {
     }
 
     #[test]
+    fn an_output_file_that_is_an_existing_folder_is_refused_before_training() {
+        let dir = tempfile::tempdir().unwrap();
+        for flag in ["--plot", "--save", "--checkpoint"] {
+            let err = parse_args([flag.to_string(), dir.path().display().to_string()]).unwrap_err();
+            assert_eq!(err, format!("{flag} {}: is a folder; name a file in it", dir.path().display()));
+        }
+    }
+
+    #[test]
     fn an_unknown_flag_is_named_with_or_without_a_word_after_it() {
         for line in ["--bogus 3", "--bogus", "--epochs 3 --bogus", "--bogus --quiet"] {
             assert_eq!(parse(line).unwrap_err(), "unknown flag --bogus (see --help)", "{line}");

@@ -11,8 +11,11 @@ pub mod report;
 use std::path::Path;
 
 /// Checks, before any training, that the file an output flag names can be created: its
-/// folder exists. Returns the flag's one-line error otherwise.
+/// folder exists and the path is not a folder itself. Returns the flag's one-line error otherwise.
 pub fn check_output(flag: &str, path: &Path) -> Result<(), String> {
+    if path.is_dir() {
+        return Err(format!("{flag} {}: is a folder; name a file in it", path.display()));
+    }
     match path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
         Some(dir) if !dir.is_dir() => Err(format!("{flag} {}: no folder {}", path.display(), dir.display())),
         _ => Ok(()),
