@@ -59,8 +59,8 @@ pub enum Error {
     /// have used it: the model (and the optimizer's state) are as they were after the previous
     /// step, and `history` holds the epochs completed before this one. A validation loss that
     /// is not finite stops training the same way at the end of its epoch (`step` is then the
-    /// epoch's last). When a weight was already not finite (an earlier update overflowed,
-    /// usually from too large a learning rate), `what` names it too.
+    /// epoch's last step run). When a weight was already not finite (an earlier update
+    /// overflowed, usually from too large a learning rate, or it was set so), `what` names it too.
     ///
     /// ```no_run
     /// # use ferronet::{Error, FitConfig, Sequential, Tensor, data::Targets, loss::SoftmaxCrossEntropy, optim::{Adam, AdamConfig}};

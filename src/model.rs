@@ -478,7 +478,9 @@ impl<F: Float> Sequential<F> {
     fn non_finite(&mut self, what: String, epoch: usize, step: usize, history: History) -> Error {
         let what = match self.first_non_finite_weight() {
             Some(weight) => {
-                format!("{what}, with {weight} already not finite (an earlier update overflowed)")
+                format!(
+                    "{what} of a model whose {weight} was already not finite (from an earlier update, or set so)"
+                )
             }
             None => what,
         };
@@ -569,7 +571,7 @@ impl<F: Float> Sequential<F> {
                 batches.reset();
                 batches.shuffle(&mut epoch_rng(config.seed, epoch));
             }
-            let (mut loss_sum, mut correct, mut seen) = (0.0, 0, 0);
+            let (mut loss_sum, mut correct, mut seen, mut ran) = (0.0, 0, 0, 0);
             let mut stop = false;
             for (step, indices) in batches.iter(config.batch_size).enumerate() {
                 x.gather(indices, &mut self.activations[0])?;
@@ -580,6 +582,7 @@ impl<F: Float> Sequential<F> {
                     return Err(self.non_finite(what, epoch, step + 1, history));
                 }
                 optimizer.step(self)?;
+                ran = step + 1;
                 loss_sum += batch_loss.to_f64() * indices.len() as f64;
                 correct += batch_correct;
                 seen += indices.len();
@@ -610,7 +613,7 @@ impl<F: Float> Sequential<F> {
                 return Err(self.non_finite(
                     format!("the validation loss ({})", v.loss),
                     epoch,
-                    steps,
+                    ran,
                     history,
                 ));
             }

@@ -231,7 +231,10 @@ fn a_weight_made_nan_by_an_earlier_update_is_named_with_the_loss() {
         }
     });
     let (what, ..) = non_finite(model.fit(&x, &y, &SoftmaxCrossEntropy, &mut adam(), &in_order()));
-    assert_eq!(what, "the loss (NaN), with dense_2.weight already not finite (an earlier update overflowed)");
+    assert_eq!(
+        what,
+        "the loss (NaN) of a model whose dense_2.weight was already not finite (from an earlier update, or set so)"
+    );
 }
 
 #[test]
@@ -239,4 +242,29 @@ fn evaluate_on_an_input_holding_nan_is_an_error_not_a_number() {
     let (x, y) = six_samples(Some((1, f64::NAN)));
     let error = small_model(7).evaluate(&x, &y, &SoftmaxCrossEntropy, 2).unwrap_err();
     assert_eq!(error.to_string(), "data set: the loss is not finite (NaN): the inputs are not all finite");
+}
+
+// A callback that stops an epoch after its first step: a NaN validation loss then names step 1,
+// the last step run, not the epoch's planned 2.
+#[test]
+fn a_nan_validation_loss_after_an_epoch_stopped_early_names_the_last_step_run() {
+    use ferronet::callbacks::{BatchLog, Callback, Control};
+    struct StopAfterFirstStep;
+    impl Callback<f64> for StopAfterFirstStep {
+        fn on_batch_end(&mut self, _log: &BatchLog) -> Control {
+            Control::Stop
+        }
+    }
+    let (x, y) = six_samples(Some((5, f64::NAN)));
+    let config = in_order().with_validation_split(1.0 / 3.0);
+    let result = small_model(7).fit_with(
+        &x,
+        &y,
+        &SoftmaxCrossEntropy,
+        &mut adam(),
+        &config,
+        &mut [&mut StopAfterFirstStep],
+    );
+    let (what, epoch, step, _) = non_finite(result);
+    assert_eq!((what.as_str(), epoch, step), ("the validation loss (NaN)", 1, 1));
 }
