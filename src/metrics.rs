@@ -62,7 +62,12 @@ impl ConfusionMatrix {
     /// naming `classes` when a `classes x classes` matrix would not fit in memory.
     pub fn new(predicted: &[usize], labels: &[usize], classes: usize) -> Result<Self> {
         check_lengths(predicted, labels)?;
-        let counts = crate::tensor::try_array_from_fn("classes", ndarray::Ix2(classes, classes), || 0usize)?;
+        let counts = crate::tensor::try_array_from_fn("classes", ndarray::Ix2(classes, classes), || 0usize)
+            .map_err(|_| Error::Config {
+            name: "classes",
+            value: classes.to_string(),
+            expected: "a number whose classes x classes counts fit in memory",
+        })?;
         let mut counts = counts.into_raw_vec_and_offset().0;
         for (i, (&p, &t)) in predicted.iter().zip(labels).enumerate() {
             if p >= classes || t >= classes {
