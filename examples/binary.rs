@@ -43,7 +43,12 @@ fn parse_args() -> Result<(PathBuf, u8, usize, u64), String> {
         let bad = |e: &dyn std::fmt::Display| format!("{flag} {value}: {e}");
         match flag.as_str() {
             "--data" => data = PathBuf::from(&value),
-            "--digit" => digit = value.parse().map_err(|e| bad(&e))?,
+            "--digit" => {
+                digit = value.parse().map_err(|e| bad(&e))?;
+                if digit > 9 {
+                    return Err(bad(&"MNIST's digits are 0 to 9"));
+                }
+            }
             "--epochs" => epochs = value.parse().map_err(|e| bad(&e))?,
             "--seed" => seed = value.parse().map_err(|e| bad(&e))?,
             _ => return Err(format!("unknown flag {flag}\n{USAGE}")),
