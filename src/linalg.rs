@@ -67,12 +67,7 @@ pub struct GemmScratch<F> {
     parts: Vec<GemmScratch<F>>,
 }
 
-impl<F: Float> GemmScratch<F> {
-    /// An empty scratch; the first [`gemm`] sizes it.
-    pub fn new() -> Self {
-        GemmScratch { buf: Vec::new(), partial: Vec::new(), parts: Vec::new() }
-    }
-
+impl<F> GemmScratch<F> {
     /// The number of elements it holds.
     pub fn len(&self) -> usize {
         self.buf.len() + self.partial.len() + self.parts.iter().map(GemmScratch::len).sum::<usize>()
@@ -81,6 +76,13 @@ impl<F: Float> GemmScratch<F> {
     /// Whether it has not grown yet.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+impl<F: Float> GemmScratch<F> {
+    /// An empty scratch; the first [`gemm`] sizes it.
+    pub fn new() -> Self {
+        GemmScratch { buf: Vec::new(), partial: Vec::new(), parts: Vec::new() }
     }
 
     /// Two disjoint slices of `a_len` and `b_len` elements, each starting on an [`ALIGN`]
@@ -108,14 +110,7 @@ impl<F> Clone for GemmScratch<F> {
 
 impl<F> fmt::Debug for GemmScratch<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GemmScratch")
-            .field(
-                "len",
-                &(self.buf.len()
-                    + self.partial.len()
-                    + self.parts.iter().map(|p| p.buf.len() + p.partial.len()).sum::<usize>()),
-            )
-            .finish()
+        f.debug_struct("GemmScratch").field("len", &self.len()).finish()
     }
 }
 
@@ -224,7 +219,7 @@ pub fn affine<F: Float>(
     };
     if k == 0 {
         if relu {
-            c.map_inplace(|x| *x = relu_of(*x));
+            c.map_inplace(|x| *x = crate::layers::relu(*x));
         }
         return Ok(());
     }
@@ -232,11 +227,6 @@ pub fn affine<F: Float>(
     // SAFETY: as in `gemm`; the bias, when used, is a slice of `n` elements.
     unsafe { product(MatRef::of(&a), MatRef::of(&b), write, MatMut::of(&mut c), [m, k, n], scratch) };
     Ok(())
-}
-
-/// ReLU as [`crate::layers::ReLU`] computes it: NaN stays NaN, `-0.0` becomes `0.0`.
-fn relu_of<F: Float>(x: F) -> F {
-    if x <= F::zero() { F::zero() } else { x }
 }
 
 /// `[m, k, n]` when `a` is `[m, k]`, `b` `[k, n]` and `c` `[m, n]`.
@@ -463,7 +453,7 @@ unsafe fn fold<F: Float>(alpha: F, sum: &[F], relu: bool, c: MatMut<F>, [m, n]: 
             // SAFETY: (i, j) is inside `c`.
             unsafe {
                 let value = alpha * sum + *out;
-                *out = if relu { relu_of(value) } else { value };
+                *out = if relu { crate::layers::relu(value) } else { value };
             }
         }
     }
@@ -810,7 +800,7 @@ impl<F: Float> Kernel<F> for Portable {
                         Onto::Scaled(beta) => write.alpha * sum + beta * *out,
                         Onto::Bias(bias) => write.alpha * sum + *bias.add(j),
                     };
-                    *out = if write.relu { relu_of(value) } else { value };
+                    *out = if write.relu { crate::layers::relu(value) } else { value };
                 }
             }
         }
@@ -978,7 +968,7 @@ mod avx2 {
                 // SAFETY: (i, j) is inside `c`.
                 unsafe {
                     let value = alpha.mul_add(sum, *out);
-                    *out = if relu && value <= 0.0 { 0.0 } else { value };
+                    *out = if relu { crate::layers::relu(value) } else { value };
                 }
             }
         }
@@ -1069,7 +1059,7 @@ mod avx2 {
                             Onto::Scaled(beta) => alpha.mul_add(sum, beta * *out),
                             Onto::Bias(bias) => alpha.mul_add(sum, *bias.add(j)),
                         };
-                        *out = if write.relu && value <= 0.0 { 0.0 } else { value };
+                        *out = if write.relu { crate::layers::relu(value) } else { value };
                     }
                 }
             }

@@ -4,7 +4,7 @@ use ndarray::{Array1, Array2, ArrayD, ArrayViewD, Axis, Ix1, Ix2, Zip};
 use rand::Rng;
 use rand_distr::{Distribution, Uniform};
 
-use super::{Layer, Mode, Param, resize, try_resize, view1_mut, view2, view2_mut};
+use super::{Layer, Mode, Param, relu_gradient, resize, try_resize, view1_mut, view2, view2_mut};
 use crate::error::{Error, Result};
 use crate::linalg::{GemmScratch, affine, gemm};
 use crate::tensor::{Float, try_array_from_fn};
@@ -248,8 +248,7 @@ impl<F: Float> Dense<F> {
                 }
                 for ((mut masked, g), y) in masked.rows_mut().into_iter().zip(g.rows()).zip(y.rows()) {
                     Zip::from(&mut masked).and(&mut db).and(&g).and(&y).for_each(|masked, db, &g, &y| {
-                        // `y <= 0` is false for NaN: a NaN output passes its gradient, as in ReLU.
-                        *masked = if y <= F::zero() { F::zero() } else { g };
+                        *masked = relu_gradient(y, g);
                         *db += *masked;
                     });
                 }

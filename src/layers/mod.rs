@@ -15,6 +15,7 @@ mod softmax;
 pub use dense::{Activation, Dense};
 pub use flatten::Flatten;
 pub use relu::ReLU;
+pub(crate) use relu::{relu, relu_gradient};
 pub use sigmoid::Sigmoid;
 pub use softmax::Softmax;
 

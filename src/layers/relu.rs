@@ -36,6 +36,20 @@ impl ReLU {
     }
 }
 
+/// ReLU's value, the one rule every ReLU in ferronet follows (this layer, a Dense with
+/// [`Activation::Relu`](super::Activation), the matrix product that applies it): `x <= 0` is
+/// false for NaN, so NaN stays NaN (as in PyTorch) and reaches the loss and the NaN guard;
+/// `-0.0` becomes `0.0`.
+pub(crate) fn relu<F: Float>(x: F) -> F {
+    if x <= F::zero() { F::zero() } else { x }
+}
+
+/// The gradient `dy` passed back through a ReLU whose input, or output, is `x`: 0 where
+/// `x <= 0` (0 at exactly 0, as in PyTorch and Keras), `dy` elsewhere, NaN `x` included.
+pub(crate) fn relu_gradient<F: Float>(x: F, dy: F) -> F {
+    if x <= F::zero() { F::zero() } else { dy }
+}
+
 impl<F: Float> Layer<F> for ReLU {
     fn kind(&self) -> &'static str {
         "relu"
@@ -43,9 +57,7 @@ impl<F: Float> Layer<F> for ReLU {
 
     fn forward(&mut self, input: ArrayViewD<F>, output: &mut ArrayD<F>, _mode: Mode) -> Result<()> {
         try_resize(output, input.shape(), "relu output")?;
-        // `x <= 0` rather than `x > 0`: a NaN fails both tests, and must come out as NaN (as in
-        // PyTorch) so that a NaN in the data reaches the loss and the NaN guard.
-        Zip::from(output).and(&input).for_each(|y, &x| *y = if x <= F::zero() { F::zero() } else { x });
+        Zip::from(output).and(&input).for_each(|y, &x| *y = relu(x));
         Ok(())
     }
 
@@ -61,9 +73,10 @@ impl<F: Float> Layer<F> for ReLU {
         }
         if let Some(grad_input) = grad_input {
             resize(grad_input, input.shape());
-            Zip::from(grad_input).and(&input).and(&grad_output).for_each(|dx, &x, &dy| {
-                *dx = if x <= F::zero() { F::zero() } else { dy };
-            });
+            Zip::from(grad_input)
+                .and(&input)
+                .and(&grad_output)
+                .for_each(|dx, &x, &dy| *dx = relu_gradient(x, dy));
         }
         Ok(())
     }
